@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GraphEmulatorConfig(AppConfig):
+    name = "graph_emulator"
+    verbose_name = "Graph emulator"

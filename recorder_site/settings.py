@@ -1,0 +1,233 @@
+"""Recorder settings.
+
+Every value comes from the environment (django-environ) with a safe default for the
+embedded set-up: SQLite, the bundled Graph emulator, the database task queue. Production
+(`RECORDER_ENV=production`) refuses to start without the secrets it needs.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env is read when present; real environment variables win over it.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+RECORDER_ENV = env.str("RECORDER_ENV", default="embedded")
+if RECORDER_ENV not in ("embedded", "production"):
+    raise ImproperlyConfigured("RECORDER_ENV must be 'embedded' or 'production'.")
+PRODUCTION = RECORDER_ENV == "production"
+
+# The address Recorder serves on in the embedded set-up; the emulator's URLs derive from it.
+RECORDER_BASE_URL = env.str("RECORDER_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+DEBUG = env.bool("DEBUG", default=False)
+if PRODUCTION:
+    SECRET_KEY = env.str("SECRET_KEY")
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="embedded-only-not-secret-" + "x" * 40)
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The emulator stands in for Graph and Azure AD; it is never on in production unless asked.
+GRAPH_EMULATOR = env.bool("GRAPH_EMULATOR", default=not PRODUCTION)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_tasks_db",
+    "recordings",
+]
+if GRAPH_EMULATOR:
+    INSTALLED_APPS.append("graph_emulator")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "recorder_site.urls"
+WSGI_APPLICATION = "recorder_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the task worker and the emulator's threads write at once: WAL lets
+    # readers go on during a write, IMMEDIATE takes the write lock up front instead of
+    # failing half-way through a transaction, and the timeout waits for it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    test_name = env.str("SQLITE_TEST_NAME", default=str(BASE_DIR / "var" / "test-db.sqlite3"))
+    # A file, not memory: end-to-end tests run a task worker in its own process.
+    DATABASES["default"]["TEST"] = {"NAME": test_name}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Tasks ----------------------------------------------------------------------------------
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+    "dummy": "django.tasks.backends.dummy.DummyBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}; got {TASKS_BACKEND!r}."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+
+# --- REST framework -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Graph ----------------------------------------------------------------------------------
+EMULATOR_URL = f"{RECORDER_BASE_URL}/emulator"
+EMULATOR_TENANT_ID = "emulator-tenant"
+EMULATOR_CLIENT_ID = "00000000-0000-4000-8000-00000000b07a"
+EMULATOR_CLIENT_SECRET = "emulator-secret"
+
+
+def _graph_default(embedded_value: str) -> dict:
+    # Production has no defaults for what identifies the bot: a missing value stops start-up.
+    return {} if PRODUCTION else {"default": embedded_value}
+
+
+GRAPH_API_PROFILE = env.str("GRAPH_API_PROFILE", default="beta-record")
+if GRAPH_API_PROFILE not in ("beta-record", "v1.0"):
+    raise ImproperlyConfigured("GRAPH_API_PROFILE must be 'beta-record' or 'v1.0'.")
+GRAPH_API_BASE_URL = env.str(
+    "GRAPH_API_BASE_URL",
+    default=f"{EMULATOR_URL}/{'beta' if GRAPH_API_PROFILE == 'beta-record' else 'v1.0'}"
+    if not PRODUCTION
+    else f"https://graph.microsoft.com/{'beta' if GRAPH_API_PROFILE == 'beta-record' else 'v1.0'}",
+).rstrip("/")
+GRAPH_TENANT_ID = env.str("GRAPH_TENANT_ID", **_graph_default(EMULATOR_TENANT_ID))
+GRAPH_CLIENT_ID = env.str("GRAPH_CLIENT_ID", **_graph_default(EMULATOR_CLIENT_ID))
+GRAPH_CLIENT_SECRET = env.str("GRAPH_CLIENT_SECRET", **_graph_default(EMULATOR_CLIENT_SECRET))
+GRAPH_AUTHORITY_URL = env.str(
+    "GRAPH_AUTHORITY_URL",
+    default=EMULATOR_URL if not PRODUCTION else "https://login.microsoftonline.com",
+).rstrip("/")
+GRAPH_SCOPE = env.str("GRAPH_SCOPE", default="https://graph.microsoft.com/.default")
+# Seconds to wait for Graph on one attempt, and how many attempts a request may take.
+GRAPH_TIMEOUT = env.float("GRAPH_TIMEOUT", default=10.0)
+GRAPH_MAX_ATTEMPTS = env.int("GRAPH_MAX_ATTEMPTS", default=4)
+GRAPH_MAX_RETRY_AFTER = env.float("GRAPH_MAX_RETRY_AFTER", default=30.0)
+AUTO_ANSWER = env.bool("AUTO_ANSWER", default=True)
+
+NOTIFICATION_URL = env.str("NOTIFICATION_URL", default=f"{RECORDER_BASE_URL}/api/calls")
+NOTIFICATION_OPENID_CONFIG_URL = env.str(
+    "NOTIFICATION_OPENID_CONFIG_URL",
+    default=f"{EMULATOR_URL}/.well-known/OpenIdConfiguration"
+    if not PRODUCTION
+    else "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration",
+)
+NOTIFICATION_ISSUERS = env.list(
+    "NOTIFICATION_ISSUERS",
+    default=["https://graph.microsoft.com", "https://api.botframework.com"],
+)
+NOTIFICATION_AUDIENCE = env.list("NOTIFICATION_AUDIENCE", default=[GRAPH_CLIENT_ID])
+NOTIFICATION_LEEWAY_SECONDS = env.int("NOTIFICATION_LEEWAY_SECONDS", default=60)
+NOTIFICATION_MAX_BYTES = env.int("NOTIFICATION_MAX_BYTES", default=1024 * 1024)
+NOTIFICATION_KEYS_REFETCH_SECONDS = env.int("NOTIFICATION_KEYS_REFETCH_SECONDS", default=30)
+NOTIFICATION_KEYS_TIMEOUT = min(env.float("NOTIFICATION_KEYS_TIMEOUT", default=5.0), 5.0)
+
+RECORDING_DOWNLOAD_HOSTS = env.list(
+    "RECORDING_DOWNLOAD_HOSTS",
+    default=[] if PRODUCTION else [urlsplit(RECORDER_BASE_URL).hostname],
+)
+RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=30)
+# How long after a call ends Recorder waits for Graph's own word on a still-running
+# recording before it closes the operation itself (Graph may never send it).
+RECORDER_CLOSE_GRACE_SECONDS = env.float("RECORDER_CLOSE_GRACE_SECONDS", default=30.0)
+
+# --- Emulator -------------------------------------------------------------------------------
+# One emulated second lasts this many real seconds: 0.05 runs a 30 s recording in 1.5 s.
+GRAPH_EMULATOR_TIME_SCALE = env.float("GRAPH_EMULATOR_TIME_SCALE", default=1.0)
+# Where the emulator posts notifications for calls it rings (the bot's registered URL).
+GRAPH_EMULATOR_CALLBACK_URL = env.str("GRAPH_EMULATOR_CALLBACK_URL", default=NOTIFICATION_URL)
+GRAPH_EMULATOR_RECORDING_LIFETIME = env.float("GRAPH_EMULATOR_RECORDING_LIFETIME", default=600.0)
+GRAPH_EMULATOR_DATA_DIR = env.path("GRAPH_EMULATOR_DATA_DIR", default=BASE_DIR / "var" / "emulator")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

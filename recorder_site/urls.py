@@ -1,0 +1,13 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/", include("recordings.urls")),
+]
+
+if settings.GRAPH_EMULATOR:
+    urlpatterns.append(path("emulator/", include("graph_emulator.urls")))

@@ -1,0 +1,327 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Profile(models.TextChoices):
+    BETA_RECORD = "beta-record", "beta-record (POST /app/calls/{id}/record)"
+    V1 = "v1.0", "v1.0 (POST /communications/calls/{id}/recordResponse)"
+
+
+class CallState(models.TextChoices):
+    INCOMING = "incoming"
+    ESTABLISHING = "establishing"
+    RINGING = "ringing"
+    ESTABLISHED = "established"
+    HOLD = "hold"
+    TRANSFERRING = "transferring"
+    TRANSFER_ACCEPTED = "transferAccepted", "transfer accepted"
+    REDIRECTING = "redirecting"
+    TERMINATING = "terminating"
+    TERMINATED = "terminated"
+
+
+class Call(models.Model):
+    State = CallState
+
+    class Direction(models.TextChoices):
+        INCOMING = "incoming"
+        OUTGOING = "outgoing"
+        UNKNOWN = "unknown"
+
+    graph_id = models.CharField("Graph call id", max_length=128)
+    state = models.CharField(max_length=32, choices=State, default=State.INCOMING)
+    direction = models.CharField(max_length=16, choices=Direction, default=Direction.UNKNOWN)
+    caller_id = models.CharField(max_length=256, blank=True)
+    caller_name = models.CharField(max_length=256, blank=True)
+    tenant_id = models.CharField(max_length=64, blank=True)
+    result_code = models.IntegerField(null=True, blank=True)
+    result_subcode = models.IntegerField(null=True, blank=True)
+    result_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Graph ids come in more than one letter case across payload eras.
+            models.UniqueConstraint(Lower("graph_id"), name="call_graph_id_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=CallState.values), name="call_state_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Call {self.graph_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state not in (self.State.TERMINATING, self.State.TERMINATED)
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending"  # saved, not yet answered
+    ACCEPTED = "accepted"  # Graph answered with a running operation
+    REFUSED = "refused"  # Graph answered with an error
+    ERROR = "error"  # no usable answer (network, timeout, unreadable body)
+
+
+class RecordRequest(models.Model):
+    """One record action as the operator asked for it and as it went to Graph.
+
+    A blank (None) parameter was not sent, so Graph applied its own default.
+    """
+
+    Status = RequestStatus
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="record_requests")
+    profile = models.CharField(max_length=16, choices=Profile)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    barge_in_allowed = models.BooleanField(null=True, blank=True)
+    play_beep = models.BooleanField(null=True, blank=True)
+    initial_silence_timeout = models.PositiveIntegerField(null=True, blank=True)
+    max_silence_timeout = models.PositiveIntegerField(null=True, blank=True)
+    max_record_duration = models.PositiveIntegerField(null=True, blank=True)
+    stop_tones = models.JSONField(default=list, blank=True)
+    client_context = models.CharField(max_length=256)
+    stream_while_recording = models.BooleanField(null=True, blank=True)
+    recording_format = models.CharField(max_length=16, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    client_request_id = models.UUIDField(default=uuid.uuid4)
+    graph_request_id = models.CharField(max_length=128, blank=True)
+    body_sent = models.JSONField(null=True, blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(profile__in=Profile.values),
+                name="recordrequest_profile_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RequestStatus.values),
+                name="recordrequest_status_valid",
+            ),
+        ]
+        permissions = [
+            ("start_recording", "Can start a recording on a call"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Record request {self.pk} on {self.call.graph_id}"
+
+
+class Prompt(models.Model):
+    class Kind(models.TextChoices):
+        MEDIA = "media"
+        SILENCE = "silence"
+
+    request = models.ForeignKey(RecordRequest, on_delete=models.CASCADE, related_name="prompts")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=8, choices=Kind)
+    uri = models.URLField(max_length=2048, blank=True)
+    resource_id = models.CharField(max_length=128, blank=True)
+    loop = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "position"], name="prompt_position_unique"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="media", duration_ms__isnull=True) & ~models.Q(uri="")
+                )
+                | models.Q(kind="silence", duration_ms__isnull=False, uri="", loop__isnull=True),
+                name="prompt_kind_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.SILENCE:
+            return f"silence {self.duration_ms} ms"
+        return f"media {self.uri}" + (f" ×{self.loop}" if self.loop else "")
+
+
+class OperationStatus(models.TextChoices):
+    NOT_STARTED = "notStarted", "not started"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class RecordOperation(models.Model):
+    Status = OperationStatus
+
+    class CompletionReason(models.TextChoices):
+        # Graph's documented values; anything else Graph sends is stored as it came.
+        OPERATION_CANCELED = "operationCanceled", "Operation canceled"
+        STOP_TONE_DETECTED = "stopToneDetected", "Stop tone detected"
+        MAX_RECORD_DURATION_REACHED = "maxRecordDurationReached", "Max record duration reached"
+        INITIAL_SILENCE_TIMEOUT = "initialSilenceTimeout", "Initial silence timeout"
+        MAX_SILENCE_TIMEOUT = "maxSilenceTimeout", "Max silence timeout"
+        PLAY_PROMPT_FAILED = "playPromptFailed", "Play prompt failed"
+        PLAY_BEEP_FAILED = "playBeepFailed", "Play beep failed"
+        MEDIA_RECEIVE_TIMEOUT = "mediaReceiveTimeout", "Media receive timeout"
+        UNSPECIFIED_ERROR = "unspecifiedError", "Unspecified error"
+        NONE = "none", "None"
+        CALL_TERMINATED = "callTerminated", "Call terminated"
+
+    class RecorderReason(models.TextChoices):
+        # Why Recorder itself closed an operation Graph never finished: kept apart from
+        # Graph's completionReason so the two are never confused.
+        NONE = "", "—"
+        CALL_ENDED = "callEnded", "Closed by Recorder: the call ended without a completion"
+        OVERDUE = "overdue", "Closed by Recorder: running far past its maximum duration"
+
+    FINAL_STATUSES = (Status.COMPLETED, Status.FAILED)
+    # Status only moves forward through these ranks; equal rank is not a move.
+    STATUS_RANK = {Status.NOT_STARTED: 0, Status.RUNNING: 1, Status.COMPLETED: 2, Status.FAILED: 2}
+
+    graph_id = models.CharField("Graph operation id", max_length=128)
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="operations")
+    record_request = models.OneToOneField(
+        RecordRequest, on_delete=models.PROTECT, related_name="operation"
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.RUNNING)
+    completion_reason = models.CharField(max_length=64, blank=True)
+    recorder_reason = models.CharField(
+        max_length=16, choices=RecorderReason, default=RecorderReason.NONE, blank=True
+    )
+    result_code = models.IntegerField(null=True, blank=True)
+    result_subcode = models.IntegerField(null=True, blank=True)
+    result_message = models.TextField(blank=True)
+    recording_location = models.URLField(max_length=2048, blank=True)
+    # A credential: never shown in the admin, only used to fetch the audio.
+    recording_access_token = models.TextField(blank=True)
+    client_context = models.CharField(max_length=256, blank=True)
+    graph_created_at = models.DateTimeField(null=True, blank=True)
+    graph_last_action_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("graph_id"), name="operation_graph_id_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=OperationStatus.values),
+                name="operation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=True)
+                | models.Q(status__in=["completed", "failed"]),
+                name="operation_finished_only_when_final",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["completion_reason", "-created_at"]),
+        ]
+        permissions = [
+            ("cancel_recording", "Can cancel a running recording"),
+            ("download_recording", "Can play and download recordings"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Operation {self.graph_id}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @property
+    def completion_reason_label(self) -> str:
+        if self.recorder_reason:
+            return self.get_recorder_reason_display()
+        try:
+            return self.CompletionReason(self.completion_reason).label
+        except ValueError:
+            return self.completion_reason
+
+
+class Notification(models.Model):
+    """One authenticated POST to the webhook, stored raw before anything reads it."""
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField()
+    body_sha256 = models.CharField(max_length=64, db_index=True)
+    # Claims of the verified token (never the token itself).
+    token_claims = models.JSONField(default=dict)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # False while some record-operation notification in it names an operation Recorder
+    # does not know yet; it is applied again when that operation appears.
+    matched = models.BooleanField(default=True)
+    unmatched_operation_ids = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(matched=False),
+                name="notification_unmatched_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def body_text(self) -> str:
+        return bytes(self.body).decode("utf-8", errors="replace")
+
+
+class GraphExchange(models.Model):
+    """Every request Recorder sends to Graph (or Azure AD), with its answer or error."""
+
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="exchanges"
+    )
+    record_request = models.ForeignKey(
+        RecordRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="exchanges"
+    )
+    operation = models.ForeignKey(
+        RecordOperation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="exchanges",
+    )
+    action = models.CharField(max_length=64)
+    method = models.CharField(max_length=8)
+    url = models.URLField(max_length=2048)
+    request_body = models.JSONField(null=True, blank=True)
+    client_request_id = models.UUIDField(db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    graph_request_id = models.CharField(max_length=128, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.action} ({self.response_status or self.error or 'pending'})"
