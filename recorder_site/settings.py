@@ -214,6 +214,9 @@ RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=30)
 # How long after a call ends Recorder waits for Graph's own word on a still-running
 # recording before it closes the operation itself (Graph may never send it).
 RECORDER_CLOSE_GRACE_SECONDS = env.float("RECORDER_CLOSE_GRACE_SECONDS", default=30.0)
+# A running operation is overdue this long after its longest possible end (prompts, initial
+# silence and maximum duration): Recorder then asks Graph, and closes it if Graph can't say.
+RECORDER_OVERDUE_MARGIN_SECONDS = env.float("RECORDER_OVERDUE_MARGIN_SECONDS", default=120.0)
 
 # --- Emulator -------------------------------------------------------------------------------
 # One emulated second lasts this many real seconds: 0.05 runs a 30 s recording in 1.5 s.

@@ -1,5 +1,162 @@
+"""`POST /api/calls`: Graph's notifications.
+
+Order matters: the size is checked before the body is read, the bearer JWT is verified before
+anything in the request is trusted, the raw body is stored before it is parsed, and it is
+applied in a transaction before the 202. Nothing slow happens here: remote work is enqueued.
+
+A request that fails authentication is logged and not stored: storing whatever an anonymous
+sender posts would let anyone fill the database.
+"""
+
+import logging
+
+import jwt
+from django.conf import settings
+from rest_framework import status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from recordings import services
+from recordings.graph import GraphError, PayloadError, UnknownSigningKey, notification_keys
+
+logger = logging.getLogger(__name__)
+
+# Headers worth keeping with a notification; the Authorization header is a credential.
+KEPT_HEADERS = (
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "HTTP_USER_AGENT",
+    "HTTP_CLIENT_REQUEST_ID",
+    "HTTP_REQUEST_ID",
+    "HTTP_SCENARIO_ID",
+    "HTTP_X_FORWARDED_FOR",
+)
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The notification body is larger than Recorder accepts."
+    default_code = "payload_too_large"
+
+
+class KeysUnavailable(APIException):
+    # 503 so Graph retries: the sender did nothing wrong, Recorder could not check.
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Recorder could not fetch the keys that sign notifications; retry later."
+    default_code = "keys_unavailable"
+
+
+class GraphNotifier:
+    """The authenticated sender of a notification (not a Django user)."""
+
+    is_authenticated = True
+
+    def __init__(self, claims: dict):
+        self.claims = claims
+
+    def __str__(self) -> str:
+        return f"Graph ({self.claims.get('iss')})"
+
+
+def verify_notification_token(token: str) -> dict:
+    """Return the claims of a notification JWT, or raise AuthenticationFailed saying why."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as err:
+        raise AuthenticationFailed(f"Malformed token: {err}") from err
+    # Decided from our own list, never from the token: this rules out "none" and HMAC
+    # tokens "signed" with the public key.
+    if header.get("alg") != "RS256":
+        raise AuthenticationFailed(f"Token algorithm {header.get('alg')!r} is not accepted.")
+    try:
+        key = notification_keys().signing_key(header.get("kid"))
+    except UnknownSigningKey as err:
+        raise AuthenticationFailed(f"Token signed with an unknown key: {err}") from err
+    except GraphError as err:
+        logger.error("Notification keys unavailable: %s", err)
+        raise KeysUnavailable() from err
+    try:
+        return jwt.decode(
+            token,
+            key=key.key,
+            algorithms=["RS256"],
+            audience=settings.NOTIFICATION_AUDIENCE,
+            issuer=settings.NOTIFICATION_ISSUERS,
+            leeway=settings.NOTIFICATION_LEEWAY_SECONDS,
+            options={"require": ["exp", "nbf", "iss", "aud"]},
+        )
+    except jwt.InvalidTokenError as err:
+        raise AuthenticationFailed(f"Token rejected: {err}") from err
+
+
+class GraphNotificationAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed("A bearer token is required.")
+        claims = verify_notification_token(token.strip())
+        return GraphNotifier(claims), claims
+
+    def authenticate_header(self, request) -> str:
+        # Makes DRF answer 401 (with WWW-Authenticate), not 403.
+        return 'Bearer realm="recorder"'
 
 
 class NotificationWebhook(APIView):
-    pass
+    authentication_classes = [GraphNotificationAuthentication]
+    permission_classes: list = []
+    # The body is read raw; DRF's parsers are never used here.
+    parser_classes: list = []
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication, so an oversized body is never read.
+        limit = settings.NOTIFICATION_MAX_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            raise PayloadTooLarge()
+        super().initial(request, *args, **kwargs)
+
+    def permission_denied(self, request, message=None, code=None):
+        raise AuthenticationFailed(message)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, AuthenticationFailed):
+            logger.warning(
+                "Rejected a notification from %s: %s",
+                self.request.META.get("REMOTE_ADDR"),
+                exc.detail,
+            )
+        return super().handle_exception(exc)
+
+    def post(self, request):
+        body = _read_limited(request._request, settings.NOTIFICATION_MAX_BYTES)
+        notification = services.store_notification(
+            body=body,
+            headers={k: v for k, v in request.META.items() if k in KEPT_HEADERS},
+            remote_addr=request.META.get("REMOTE_ADDR"),
+            claims=request.auth,
+        )
+        try:
+            services.apply_notification(notification)
+        except PayloadError as err:
+            return Response(
+                {"error": "bad_notification", "detail": str(err), "notification": notification.pk},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        # Anything else is Recorder's fault: the row keeps the traceback, and the 500 makes
+        # Graph deliver again.
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+def _read_limited(request, limit: int) -> bytes:
+    """The body, refusing one over the limit even when no Content-Length announced it."""
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge()
+    return body

@@ -1,0 +1,36 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from recordings.models import Call
+
+DEMO_CALLERS = (
+    ("+15550100", "silence 1; speak 3; press #"),
+    ("+15550101", "speak 2; silence 1; speak 2; silence 6"),
+)
+
+
+class Command(BaseCommand):
+    help = "Embedded mode only: a demo superuser and two emulated calls to record."
+
+    def handle(self, *args, **options) -> None:
+        if settings.PRODUCTION or not settings.GRAPH_EMULATOR:
+            raise CommandError("demo_setup is for the embedded set-up with the emulator only.")
+        User = get_user_model()
+        if not User.objects.filter(username="demo").exists():
+            password = secrets.token_urlsafe(12)
+            User.objects.create_superuser("demo", "demo@example.invalid", password)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo superuser created. Sign in at {settings.RECORDER_BASE_URL}/admin/ "
+                    f"as demo / {password} (shown this once; change it with "
+                    "`manage.py changepassword demo`)."
+                )
+            )
+        live = Call.objects.exclude(state__in=[Call.State.TERMINATING, Call.State.TERMINATED])
+        # Ring the bot over HTTP through the emulator's own command: the two apps share no code.
+        for caller, script in DEMO_CALLERS[live.count():]:
+            call_command("emulator_call", script=script, caller=caller, stdout=self.stdout)

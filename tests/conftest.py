@@ -1,0 +1,79 @@
+"""Fixtures shared by the whole suite: a notification signing key and token factory, and a
+task backend that records what is enqueued without running it (end-to-end tests use a real
+worker instead)."""
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings as django_settings
+
+REPO = Path(__file__).resolve().parents[1]
+CONTRACT = REPO.parent / "shared" / "contract"
+
+# The SQLite test database is a file so a worker process can share it.
+(REPO / "var").mkdir(exist_ok=True)
+
+TEST_KID = "recorder-test-key"
+
+
+def contract_sample(name: str) -> dict:
+    """A JSON sample of the Graph contract, e.g. contract_sample("v1.0/notification-completed")."""
+    path = CONTRACT / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"Contract sample {path} is missing: the suite needs shared/contract.")
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(autouse=True)
+def _tasks_are_recorded_not_run(settings):
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}
+    }
+
+
+@pytest.fixture(scope="session")
+def signing_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def other_signing_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def jwks(signing_key):
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
+    return {"keys": [{**public, "kid": TEST_KID, "use": "sig", "alg": "RS256"}]}
+
+
+@pytest.fixture
+def make_token(signing_key):
+    """Build a notification JWT; keyword arguments override or (as None) remove claims."""
+
+    def make(*, key=None, kid=TEST_KID, algorithm="RS256", headers=None, **claims):
+        now = int(time.time())
+        payload = {
+            "iss": "https://graph.microsoft.com",
+            "aud": django_settings.GRAPH_CLIENT_ID,
+            "tid": django_settings.GRAPH_TENANT_ID,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "jti": str(uuid.uuid4()),
+        }
+        payload.update(claims)
+        payload = {k: v for k, v in payload.items() if v is not None}
+        return jwt.encode(
+            payload,
+            key if key is not None else signing_key,
+            algorithm=algorithm,
+            headers={"kid": kid, **(headers or {})} if kid else headers,
+        )
+
+    return make

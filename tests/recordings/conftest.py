@@ -1,0 +1,70 @@
+import re
+
+import pytest
+import responses
+
+from recordings import webhook
+from recordings.graph import NotificationKeys
+from recordings.models import Call, RecordOperation, RecordRequest
+
+
+@pytest.fixture
+def graph_http(settings, jwks):
+    """Graph, Azure AD and the key endpoint faked at the HTTP seam (and only there)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(
+            responses.POST,
+            re.compile(re.escape(settings.GRAPH_AUTHORITY_URL) + r"/[^/]+/oauth2/v2\.0/token"),
+            json={"token_type": "Bearer", "expires_in": 3599, "access_token": "app-token"},
+        )
+        mock.add(
+            responses.GET,
+            settings.NOTIFICATION_OPENID_CONFIG_URL,
+            json={"issuer": "https://api.botframework.com", "jwks_uri": "http://keys.test/jwks"},
+        )
+        mock.add(responses.GET, "http://keys.test/jwks", json=jwks)
+        yield mock
+
+
+@pytest.fixture
+def fresh_keys(monkeypatch, settings, graph_http):
+    """A key cache of the webhook's own, so no test sees another's keys."""
+    keys = NotificationKeys(
+        openid_config_url=settings.NOTIFICATION_OPENID_CONFIG_URL,
+        timeout=settings.NOTIFICATION_KEYS_TIMEOUT,
+        refetch_interval=settings.NOTIFICATION_KEYS_REFETCH_SECONDS,
+    )
+    monkeypatch.setattr(webhook, "notification_keys", lambda: keys)
+    return keys
+
+
+@pytest.fixture
+def call(db):
+    return Call.objects.create(
+        graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55",
+        state=Call.State.ESTABLISHED,
+        direction=Call.Direction.INCOMING,
+        caller_id="+12345678901",
+    )
+
+
+@pytest.fixture
+def make_operation(call):
+    def make(graph_id="0fe0623f-d628-42ed-b4bd-8ac290072cc5", status="running", **fields):
+        request = RecordRequest.objects.create(
+            call=fields.pop("call", call),
+            profile="v1.0",
+            client_context="d45324c1-fcb5-430a-902c-f20af696537c",
+            status=RecordRequest.Status.ACCEPTED,
+            max_record_duration=fields.pop("max_record_duration", 10),
+        )
+        return RecordOperation.objects.create(
+            graph_id=graph_id,
+            call=request.call,
+            record_request=request,
+            status=status,
+            client_context=request.client_context,
+            **fields,
+        )
+
+    return make

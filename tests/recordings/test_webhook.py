@@ -1,0 +1,371 @@
+import copy
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from recordings.models import Call, Notification, RecordOperation
+from tests.conftest import TEST_KID, contract_sample
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
+
+URL = "/api/calls"
+
+
+@pytest.fixture
+def post(client, make_token, django_capture_on_commit_callbacks):
+    def post(payload, *, token=None, raw: bytes | None = None, **extra):
+        body = raw if raw is not None else json.dumps(payload).encode()
+        headers = {}
+        if token is not False:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token or make_token()}"
+        # Tests run inside a transaction: run what the webhook defers to commit as it would.
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.generic(
+                "POST", URL, body, content_type="application/json", **headers, **extra
+            )
+
+    return post
+
+
+def completed_v1():
+    return contract_sample("v1.0/notification-completed")
+
+
+# --- Authentication -------------------------------------------------------------------------
+
+
+def _tamper(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(jwt.utils.base64url_decode(payload))
+    claims["aud"] = "someone-else"
+    forged = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+    return f"{header}.{forged}.{signature}"
+
+
+def _hs256_with_public_key(signing_key, make_token):
+    public_pem = signing_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    # PyJWT itself refuses to sign HMAC with a PEM key, so the token is put together by hand:
+    # exactly what an attacker would do.
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    now = int(time.time())
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": TEST_KID}).encode())
+    payload = b64(
+        json.dumps(
+            {
+                "iss": "https://graph.microsoft.com",
+                "aud": jwt.decode(make_token(), options={"verify_signature": False})["aud"],
+                "iat": now,
+                "nbf": now,
+                "exp": now + 600,
+            }
+        ).encode()
+    )
+    signature = hmac.new(public_pem, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64(signature)}"
+
+
+def _alg_none(make_token):
+    claims = jwt.decode(make_token(), options={"verify_signature": False})
+    return jwt.encode(claims, None, algorithm="none", headers={"kid": TEST_KID})
+
+
+REJECTIONS = {
+    "no header": lambda f: None,
+    "not a bearer token": lambda f: "Basic dXNlcjpwYXNz",
+    "malformed token": lambda f: "Bearer not.a.jwt",
+    "alg none": lambda f: f"Bearer {_alg_none(f['make_token'])}",
+    "HS256 signed with the public key": lambda f: (
+        f"Bearer {_hs256_with_public_key(f['signing_key'], f['make_token'])}"
+    ),
+    "expired": lambda f: f"Bearer {f['make_token'](exp=int(time.time()) - 3600)}",
+    "not yet valid": lambda f: f"Bearer {f['make_token'](nbf=int(time.time()) + 3600)}",
+    "no exp": lambda f: f"Bearer {f['make_token'](exp=None)}",
+    "no nbf": lambda f: f"Bearer {f['make_token'](nbf=None)}",
+    "wrong issuer": lambda f: f"Bearer {f['make_token'](iss='https://evil.example')}",
+    "wrong audience": lambda f: f"Bearer {f['make_token'](aud='another-bot')}",
+    "unknown kid": lambda f: f"Bearer {f['make_token'](kid='somebody-elses-key')}",
+    "signed by another key under our kid": lambda f: (
+        f"Bearer {f['make_token'](key=f['other_signing_key'])}"
+    ),
+    "tampered token body": lambda f: f"Bearer {_tamper(f['make_token']())}",
+}
+
+
+@pytest.mark.parametrize("case", REJECTIONS)
+def test_it_rejects_a_bad_token_with_401_and_stores_nothing(
+    case, client, make_token, signing_key, other_signing_key, make_operation, caplog
+):
+    operation = make_operation()
+    authorization = REJECTIONS[case](
+        {"make_token": make_token, "signing_key": signing_key,
+         "other_signing_key": other_signing_key}
+    )
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    response = client.generic(
+        "POST", URL, json.dumps(completed_v1()), content_type="application/json", **headers
+    )
+    assert response.status_code == 401, response.content
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert Notification.objects.count() == 0
+    operation.refresh_from_db()
+    assert operation.status == "running"
+    assert "Rejected a notification" in caplog.text
+
+
+def test_it_accepts_a_token_within_the_clock_skew_leeway(post, make_token, make_operation):
+    make_operation()
+    response = post(completed_v1(), token=make_token(exp=int(time.time()) - 10))
+    assert response.status_code == 202
+
+
+def test_it_accepts_the_bot_framework_issuer(post, make_token, make_operation):
+    make_operation()
+    assert post(completed_v1(), token=make_token(iss="https://api.botframework.com")).status_code == 202
+
+
+def test_it_answers_503_and_stores_nothing_when_keys_cannot_be_fetched(post, graph_http, settings):
+    graph_http.replace("GET", settings.NOTIFICATION_OPENID_CONFIG_URL, status=500)
+    response = post(completed_v1())
+    assert response.status_code == 503
+    assert Notification.objects.count() == 0
+
+
+# --- Limits and bad input -------------------------------------------------------------------
+
+
+def test_it_refuses_a_body_over_one_mebibyte_with_413(post, settings):
+    body = json.dumps({"value": [], "pad": "x" * settings.NOTIFICATION_MAX_BYTES}).encode()
+    response = post(None, raw=body)
+    assert response.status_code == 413
+    assert Notification.objects.count() == 0
+
+
+def test_it_answers_400_for_malformed_json_and_keeps_the_raw_row(post):
+    response = post(None, raw=b'{"value": [')
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["detail"]
+    row = Notification.objects.get()
+    assert bytes(row.body) == b'{"value": ['
+    assert "not valid JSON" in row.error
+    assert row.processed_at is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ([1, 2], "value"),
+        ({"nothing": []}, "value"),
+        ({"value": [{"resourceUrl": "/communications/calls/x"}]}, "changeType"),
+    ],
+)
+def test_it_answers_400_naming_the_problem_for_a_body_of_the_wrong_shape(post, payload, problem):
+    response = post(payload)
+    assert response.status_code == 400
+    assert problem in response.json()["detail"]
+    assert problem in Notification.objects.get().error
+
+
+def test_it_keeps_the_row_with_a_traceback_and_answers_500_when_applying_fails(
+    post, make_operation, monkeypatch
+):
+    from recordings import services
+
+    make_operation()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(services, "_advance_operation", explode)
+    with pytest.raises(RuntimeError):
+        post(completed_v1())
+    row = Notification.objects.get()
+    assert "disk on fire" in row.error
+    assert "Traceback" in row.traceback
+
+
+# --- Record operations ----------------------------------------------------------------------
+
+
+def test_it_stores_the_raw_post_and_applies_a_v1_completion(post, make_operation):
+    operation = make_operation()
+    response = post(completed_v1(), REMOTE_ADDR="127.0.0.9")
+    assert response.status_code == 202
+    row = Notification.objects.get()
+    assert json.loads(bytes(row.body)) == completed_v1()
+    assert row.remote_addr == "127.0.0.9"
+    assert row.processed_at is not None and row.matched
+    assert row.token_claims["iss"] == "https://graph.microsoft.com"
+    assert "HTTP_AUTHORIZATION" not in row.headers
+    operation.refresh_from_db()
+    assert operation.status == "completed"
+    assert operation.completion_reason == "maxRecordDurationReached"
+    assert (operation.result_code, operation.result_subcode) == (200, 8515)
+    assert operation.recording_location == "https://file.location/17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
+    assert operation.recording_access_token == "<access-token>"
+    assert operation.finished_at is not None
+
+
+def test_it_applies_a_beta_completion_naming_the_operation_only_in_its_url(post, make_operation):
+    payload = contract_sample("beta-record/notification-completed")
+    operation = make_operation(
+        graph_id="0FE0623FD62842EDB4BD8AC290072CC5",
+        call=Call.objects.create(graph_id="57DAB8B1894C409AB240BD8BEAE78896", state="established"),
+    )
+    assert post(payload).status_code == 202
+    operation.refresh_from_db()
+    assert operation.status == "completed"
+    assert operation.completion_reason == "stopToneDetected"
+    assert operation.recording_location.endswith("17e3b46c-f61d-4f4d-9635-c626ef18e6ad")
+
+
+def test_it_applies_a_cancellation(post, make_operation):
+    operation = make_operation()
+    assert post(contract_sample("v1.0/notification-canceled")).status_code == 202
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert operation.completion_reason == "operationCanceled"
+    assert (operation.result_code, operation.result_subcode) == (400, 8508)
+    assert operation.recording_location == ""
+
+
+def test_it_reads_status_in_any_case_codes_as_strings_and_keeps_unknown_reasons(
+    post, make_operation
+):
+    operation = make_operation()
+    payload = completed_v1()
+    data = payload["value"][0]["resourceData"]
+    data["status"] = "Completed"
+    data["completionReason"] = "callerWentFishing"
+    data["resultInfo"].update(code="200", subcode="8515")
+    payload["value"][0]["resourceData"] = [data]
+    assert post(payload).status_code == 202
+    operation.refresh_from_db()
+    assert operation.status == "completed"
+    assert operation.completion_reason == "callerWentFishing"
+    assert operation.completion_reason_label == "callerWentFishing"
+    assert (operation.result_code, operation.result_subcode) == (200, 8515)
+
+
+def test_a_replayed_notification_has_the_effect_of_one(post, make_operation):
+    operation = make_operation()
+    assert post(completed_v1()).status_code == 202
+    operation.refresh_from_db()
+    finished_at = operation.finished_at
+    assert post(completed_v1()).status_code == 202
+    operation.refresh_from_db()
+    assert operation.finished_at == finished_at
+    assert Notification.objects.count() == 2  # nothing lost: both POSTs are on file
+
+
+def test_a_stale_running_update_after_completion_changes_nothing(post, make_operation):
+    operation = make_operation()
+    post(completed_v1())
+    stale = completed_v1()
+    stale["value"][0]["changeType"] = "updated"
+    stale["value"][0]["resourceData"].update(status="running", completionReason=None)
+    assert post(stale).status_code == 202
+    operation.refresh_from_db()
+    assert operation.status == "completed"
+    assert operation.completion_reason == "maxRecordDurationReached"
+
+
+def test_failed_is_final_even_when_a_completion_follows(post, make_operation):
+    operation = make_operation()
+    post(contract_sample("v1.0/notification-canceled"))
+    post(completed_v1())
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert operation.completion_reason == "operationCanceled"
+
+
+def test_it_applies_every_notification_of_a_batch(post, make_operation, call):
+    call.state = Call.State.ESTABLISHING
+    call.save()
+    operation = make_operation()
+    batch = contract_sample("v1.0/notification-call-established")
+    batch["value"] += completed_v1()["value"]
+    batch["value"] += contract_sample("v1.0/notification-call-terminated")["value"]
+    assert post(batch).status_code == 202
+    operation.refresh_from_db()
+    call.refresh_from_db()
+    assert operation.status == "completed"
+    assert call.state == "terminated"
+    assert call.answered_at is not None and call.ended_at is not None
+    assert (call.result_code, call.result_subcode) == (200, 5001)
+
+
+def test_a_notification_for_an_unknown_operation_is_kept_unmatched(post, call):
+    assert post(completed_v1()).status_code == 202
+    row = Notification.objects.get()
+    assert row.matched is False
+    assert row.unmatched_operation_ids == ["0fe0623f-d628-42ed-b4bd-8ac290072cc5"]
+
+
+# --- Calls ----------------------------------------------------------------------------------
+
+
+def incoming_call(call_id="9a1c0b5e-0000-4000-8000-000000000001"):
+    payload = contract_sample("v1.0/notification-call-established")
+    item = payload["value"][0]
+    item["changeType"] = "created"
+    for key in ("resource", "resourceUrl"):
+        item[key] = item[key].replace("421f1100-f4ff-4d0b-a10e-a4d5b1d2be55", call_id)
+    item["resourceData"]["state"] = "incoming"
+    return payload
+
+
+def test_an_incoming_call_is_created_and_answered_in_the_background(post, settings):
+    from django.tasks import default_task_backend
+
+    assert post(incoming_call()).status_code == 202
+    call = Call.objects.get()
+    assert call.state == "incoming"
+    assert call.direction == "incoming"
+    assert call.caller_id == "+12345678901"
+    enqueued = [r.task.name for r in default_task_backend.results]
+    assert enqueued == ["answer_call_task"]
+
+
+def test_an_incoming_call_is_not_answered_when_auto_answer_is_off(post, settings):
+    from django.tasks import default_task_backend
+
+    settings.AUTO_ANSWER = False
+    post(incoming_call())
+    assert default_task_backend.results == []
+
+
+def test_a_repeated_incoming_notification_answers_once(post):
+    from django.tasks import default_task_backend
+
+    post(incoming_call())
+    post(incoming_call())
+    assert Call.objects.count() == 1
+    assert len(default_task_backend.results) == 1
+
+
+def test_call_states_never_move_back(post, call):
+    call.state = Call.State.INCOMING
+    call.save()
+    established = contract_sample("v1.0/notification-call-established")
+    establishing = copy.deepcopy(established)
+    establishing["value"][0]["resourceData"]["state"] = "establishing"
+    post(established)
+    post(establishing)  # arrived late
+    post(established)  # repeated
+    call.refresh_from_db()
+    assert call.state == "established"
+    post(contract_sample("v1.0/notification-call-terminated"))
+    post(established)
+    call.refresh_from_db()
+    assert call.state == "terminated"
