@@ -1,0 +1,48 @@
+# Recorder: `make run` serves the embedded set-up, `make test` runs the whole suite.
+# Each target sets up what it needs first, so both work on a fresh clone.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run test lint migrate static worker clean
+
+run: migrate static
+	scripts/run
+
+test: $(VENV)/dev.stamp
+	@mkdir -p var
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/dev.stamp
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+migrate: $(VENV)/runtime.stamp
+	$(PY) manage.py migrate --noinput
+
+static: $(VENV)/runtime.stamp
+	$(PY) manage.py collectstatic --noinput
+
+worker: $(VENV)/runtime.stamp
+	$(PY) manage.py db_worker
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The environment is made anew whenever a requirements file changes, so that a package
+# dropped from the list is gone too. The stamps record what has been installed into it.
+$(VENV)/created: requirements.txt requirements-dev.txt
+	rm -rf $(VENV)
+	python=$$(scripts/find-python) && "$$python" -m venv $(VENV)
+	touch $@
+
+$(VENV)/runtime.stamp: $(VENV)/created
+	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/dev.stamp: $(VENV)/created
+	$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
+	touch $@
