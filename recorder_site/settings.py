@@ -158,7 +158,8 @@ REST_FRAMEWORK = {
 EMULATOR_URL = f"{RECORDER_BASE_URL}/emulator"
 EMULATOR_TENANT_ID = "emulator-tenant"
 EMULATOR_CLIENT_ID = "00000000-0000-4000-8000-00000000b07a"
-EMULATOR_CLIENT_SECRET = "emulator-secret"
+# The emulator's own app registration: a well-known value, not a secret.
+EMULATOR_CLIENT_SECRET = "emulator-secret"  # noqa: S105
 
 
 def _graph_default(embedded_value: str) -> dict:

@@ -76,20 +76,27 @@ def start_recording(
     call: Call,
     spec: RecordSpec,
     by: AbstractBaseUser | None = None,
-    profile: str | None = None,
     client: GraphClient | None = None,
 ) -> RecordOperation:
-    profile = profile or settings.GRAPH_API_PROFILE
+    # The profile is the deployment's (GRAPH_API_PROFILE, with its base URL), never the
+    # request's: the two must match for Graph to understand the body.
+    client = client or graph_client()
+    profile = client.profile.name
     if not call.is_live:
-        raise RecordingRefused({"call": [f"The call has {call.get_state_display()}; "
-                                         "only a live call can be recorded."]})
+        raise RecordingRefused(
+            {
+                "call": [
+                    f"The call has {call.get_state_display()}; only a live call can be recorded."
+                ]
+            }
+        )
     if not spec.client_context:
         spec = replace(spec, client_context=str(uuid.uuid4()))
-    errors = validate_record_spec(spec=spec, profile=profile)
+    errors = validate_record_spec(spec, profile)
     if errors:
         raise RecordingRefused(errors)
 
-    body = build_record_body(spec=spec, profile=profile)
+    body = build_record_body(spec, profile)
     with transaction.atomic():
         record_request = RecordRequest.objects.create(
             call=call,
@@ -119,7 +126,6 @@ def start_recording(
             for position, prompt in enumerate(spec.prompts)
         )
 
-    client = client or graph_client()
     log = DatabaseExchangeLog(call=call, record_request=record_request)
     try:
         result = client.record(call.graph_id, spec, log=log)
@@ -130,10 +136,13 @@ def start_recording(
             error_code=err.code or "",
             error_message=str(err),
             graph_request_id=err.request_id or "",
-            client_request_id=_uuid_or_none(err.client_request_id) or record_request.client_request_id,
+            client_request_id=_uuid_or_none(err.client_request_id)
+            or record_request.client_request_id,
         )
         record_request.refresh_from_db()
-        raise GraphActionFailed(err.operator_message, error=err, record_request=record_request) from err
+        raise GraphActionFailed(
+            err.operator_message, error=err, record_request=record_request
+        ) from err
 
     with transaction.atomic():
         call = Call.objects.select_for_update().get(pk=call.pk)
@@ -153,7 +162,8 @@ def start_recording(
             response_status=200,
             response_body=json.dumps(result.body) if result.body is not None else "",
             graph_request_id=result.request_id or "",
-            client_request_id=_uuid_or_none(result.client_request_id) or record_request.client_request_id,
+            client_request_id=_uuid_or_none(result.client_request_id)
+            or record_request.client_request_id,
         )
         GraphExchange.objects.filter(record_request=record_request).update(operation=operation)
         # A fast recording may finish, and Graph say so, before its own answer got here.
@@ -163,7 +173,9 @@ def start_recording(
 
 
 def cancel_recording(
-    *, operation: RecordOperation, by: AbstractBaseUser | None = None,
+    *,
+    operation: RecordOperation,
+    by: AbstractBaseUser | None = None,
     client: GraphClient | None = None,
 ) -> None:
     """Ask Graph to cancel; the operation ends when Graph's failed/operationCanceled arrives."""
@@ -172,16 +184,15 @@ def cancel_recording(
     client = client or graph_client()
     log = DatabaseExchangeLog(call=operation.call, operation=operation)
     try:
-        client.cancel_media_processing(
-            operation.call.graph_id, operation.client_context, log=log
-        )
+        client.cancel_media_processing(operation.call.graph_id, operation.client_context, log=log)
     except GraphError as err:
         raise GraphActionFailed(err.operator_message, error=err) from err
 
 
-def hang_up(*, call: Call, by: AbstractBaseUser | None = None,
-            client: GraphClient | None = None) -> None:
-    """Ask Graph to end the call; its state follows from the terminating/terminated notifications."""
+def hang_up(
+    *, call: Call, by: AbstractBaseUser | None = None, client: GraphClient | None = None
+) -> None:
+    """Ask Graph to end the call; its state follows from Graph's terminated notification."""
     if not call.is_live:
         raise RecordingRefused({"call": ["The call has already ended."]})
     client = client or graph_client()
@@ -197,9 +208,7 @@ def answer_call(*, call: Call, client: GraphClient | None = None) -> bool:
     if call.state != CallState.INCOMING or call.answered_at is not None:
         return False
     client = client or graph_client()
-    client.answer_call(
-        call.graph_id, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call)
-    )
+    client.answer_call(call.graph_id, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call))
     return True
 
 
@@ -303,8 +312,11 @@ def _apply_call_notification(item: ParsedNotification) -> None:
                 with transaction.atomic():
                     call = Call.objects.create(
                         graph_id=parsed.id or item.call_id,
-                        state=parsed.state if parsed.state in CallState.values else CallState.INCOMING,
-                        direction=parsed.direction if parsed.direction in Call.Direction.values
+                        state=parsed.state
+                        if parsed.state in CallState.values
+                        else CallState.INCOMING,
+                        direction=parsed.direction
+                        if parsed.direction in Call.Direction.values
                         else Call.Direction.UNKNOWN,
                         caller_id=parsed.caller_id or "",
                         caller_name=parsed.caller_name or "",

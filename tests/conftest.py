@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 CONTRACT = REPO.parent / "shared" / "contract"
 
 # The SQLite test database is a file so a worker process can share it.
-(REPO / "var").mkdir(exist_ok=True)
+(REPO / "var" / "static").mkdir(parents=True, exist_ok=True)
 
 TEST_KID = "recorder-test-key"
 
@@ -25,7 +25,9 @@ def contract_sample(name: str) -> dict:
     """A JSON sample of the Graph contract, e.g. contract_sample("v1.0/notification-completed")."""
     path = CONTRACT / f"{name}.json"
     if not path.exists():
-        raise FileNotFoundError(f"Contract sample {path} is missing: the suite needs shared/contract.")
+        raise FileNotFoundError(
+            f"Contract sample {path} is missing: the suite needs shared/contract."
+        )
     return json.loads(path.read_text())
 
 

@@ -24,6 +24,18 @@ def record_url(settings, call, profile):
     return f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}/recordResponse"
 
 
+@pytest.fixture(autouse=True)
+def beta_profile(settings):
+    settings.GRAPH_API_PROFILE = "beta-record"
+    settings.GRAPH_API_BASE_URL = "http://graph.test/beta"
+
+
+@pytest.fixture
+def v1_profile(settings):
+    settings.GRAPH_API_PROFILE = "v1.0"
+    settings.GRAPH_API_BASE_URL = "http://graph.test/v1.0"
+
+
 def running(op_id=OP_ID, context="ctx"):
     return {"id": op_id, "status": "running", "clientContext": context}
 
@@ -42,9 +54,13 @@ SPEC = RecordSpec(
 def test_start_recording_sends_exactly_the_chosen_fields_and_saves_the_running_operation(
     graph_http, settings, call
 ):
-    graph_http.add(responses.POST, record_url(settings, call, "beta-record"), json=running(),
-                   headers={"request-id": "graph-req-1"})
-    operation = services.start_recording(call=call, spec=SPEC, profile="beta-record")
+    graph_http.add(
+        responses.POST,
+        record_url(settings, call, "beta-record"),
+        json=running(),
+        headers={"request-id": "graph-req-1"},
+    )
+    operation = services.start_recording(call=call, spec=SPEC)
 
     sent = json.loads(graph_http.calls[-1].request.body)
     assert sent == {
@@ -67,14 +83,18 @@ def test_start_recording_sends_exactly_the_chosen_fields_and_saves_the_running_o
     assert request.status == "accepted"
     assert request.body_sent == sent
     assert request.graph_request_id == "graph-req-1"
-    assert str(request.client_request_id) == graph_http.calls[-1].request.headers["client-request-id"]
+    assert (
+        str(request.client_request_id) == graph_http.calls[-1].request.headers["client-request-id"]
+    )
     assert [p.kind for p in request.prompts.all()] == ["silence", "media"]
     exchange = GraphExchange.objects.get(record_request=request)
     assert exchange.operation == operation
     assert exchange.response_status == 200
 
 
-def test_start_recording_uses_record_response_on_the_v1_profile(graph_http, settings, call):
+def test_start_recording_uses_record_response_on_the_v1_profile(
+    graph_http, settings, call, v1_profile
+):
     graph_http.add(
         responses.POST,
         record_url(settings, call, "v1.0"),
@@ -82,26 +102,27 @@ def test_start_recording_uses_record_response_on_the_v1_profile(graph_http, sett
         headers={"Location": f"/communications/calls/{call.graph_id}/operations/{OP_ID}"},
     )
     spec = RecordSpec(prompts=(PromptSpec(kind="media", uri="https://cdn.contoso.com/beep.wav"),))
-    operation = services.start_recording(call=call, spec=spec, profile="v1.0")
+    operation = services.start_recording(call=call, spec=spec)
     assert operation.graph_id == OP_ID
     assert operation.client_context == "d45324c1-fcb5-430a-902c-f20af696537c"
 
 
 def test_a_blank_client_context_is_filled_with_a_fresh_one(graph_http, settings, call):
     graph_http.add(responses.POST, record_url(settings, call, "beta-record"), json=running())
-    services.start_recording(call=call, spec=RecordSpec(prompts=()), profile="beta-record")
+    services.start_recording(call=call, spec=RecordSpec(prompts=()))
     sent = json.loads(graph_http.calls[-1].request.body)
     assert len(sent["clientContext"]) == 36
     assert RecordRequest.objects.get().client_context == sent["clientContext"]
 
 
 def test_a_request_breaking_the_profile_limits_is_refused_before_anything_is_sent(
-    graph_http, call
+    graph_http, call, v1_profile
 ):
-    spec = RecordSpec(prompts=(PromptSpec(kind="silence", duration_ms=500),),
-                      max_record_duration=600)
+    spec = RecordSpec(
+        prompts=(PromptSpec(kind="silence", duration_ms=500),), max_record_duration=600
+    )
     with pytest.raises(services.RecordingRefused) as refused:
-        services.start_recording(call=call, spec=spec, profile="v1.0")
+        services.start_recording(call=call, spec=spec)
     assert set(refused.value.errors) >= {"prompts", "max_record_duration"}
     assert not [c for c in graph_http.calls if "record" in c.request.url.lower()]
     assert RecordRequest.objects.count() == 0
@@ -121,11 +142,16 @@ def test_graph_refusing_keeps_the_request_with_the_error_and_says_what_to_do(
         responses.POST,
         record_url(settings, call, "beta-record"),
         status=404,
-        json={"error": {"code": "8522", "message": "Call not found",
-                        "innerError": {"request-id": "req-404"}}},
+        json={
+            "error": {
+                "code": "8522",
+                "message": "Call not found",
+                "innerError": {"request-id": "req-404"},
+            }
+        },
     )
     with pytest.raises(services.GraphActionFailed) as failed:
-        services.start_recording(call=call, spec=SPEC, profile="beta-record")
+        services.start_recording(call=call, spec=SPEC)
     assert "8522" in failed.value.message
     request = RecordRequest.objects.get()
     assert request.status == "refused"
@@ -145,7 +171,7 @@ def test_graph_unreachable_keeps_the_request_as_an_error(graph_http, settings, c
         body=requests.ConnectionError("connection refused"),
     )
     with pytest.raises(services.GraphActionFailed):
-        services.start_recording(call=call, spec=SPEC, profile="beta-record")
+        services.start_recording(call=call, spec=SPEC)
     request = RecordRequest.objects.get()
     assert request.status == "error"
     assert request.response_status is None
@@ -164,7 +190,7 @@ def test_a_completion_that_arrived_before_graphs_answer_is_applied_when_the_oper
     assert early.matched is False
 
     graph_http.add(responses.POST, record_url(settings, call, "beta-record"), json=running())
-    operation = services.start_recording(call=call, spec=SPEC, profile="beta-record")
+    operation = services.start_recording(call=call, spec=SPEC)
     assert operation.status == "completed"
     assert operation.completion_reason == "maxRecordDurationReached"
     early.refresh_from_db()
@@ -194,10 +220,14 @@ def test_answering_a_call_that_is_no_longer_incoming_sends_nothing(graph_http, c
 
 def test_cancel_asks_graph_to_cancel_media_processing(graph_http, settings, make_operation, call):
     operation = make_operation()
-    url = f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}/cancelMediaProcessing"
+    url = (
+        f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}/cancelMediaProcessing"
+    )
     graph_http.add(responses.POST, url, json={"id": "c1", "status": "completed"})
     services.cancel_recording(operation=operation)
-    assert json.loads(graph_http.calls[-1].request.body) == {"clientContext": operation.client_context}
+    assert json.loads(graph_http.calls[-1].request.body) == {
+        "clientContext": operation.client_context
+    }
     operation.refresh_from_db()
     # Graph's failed/operationCanceled notification ends it, not the cancel call itself.
     assert operation.status == "running"
@@ -230,8 +260,12 @@ def test_an_operation_on_an_ended_call_is_closed_by_recorder_after_the_grace_per
     call.state = Call.State.TERMINATED
     call.ended_at = timezone.now() - timedelta(seconds=settings.RECORDER_CLOSE_GRACE_SECONDS + 1)
     call.save()
-    graph_http.add(responses.GET, operation_url(settings, call), status=404,
-                   json={"error": {"code": "8522", "message": "Call not found"}})
+    graph_http.add(
+        responses.GET,
+        operation_url(settings, call),
+        status=404,
+        json={"error": {"code": "8522", "message": "Call not found"}},
+    )
     closed = services.close_abandoned_operations()
     assert closed == [operation]
     operation.refresh_from_db()
@@ -269,8 +303,12 @@ def test_an_overdue_operation_graph_cannot_account_for_is_closed_as_overdue(
     graph_http, settings, call, make_operation
 ):
     operation = make_operation()
-    graph_http.add(responses.GET, operation_url(settings, call), status=404,
-                   json={"error": {"code": "8522", "message": "Call not found"}})
+    graph_http.add(
+        responses.GET,
+        operation_url(settings, call),
+        status=404,
+        json={"error": {"code": "8522", "message": "Call not found"}},
+    )
     not_yet = services.overdue_after(operation) - timedelta(seconds=1)
     assert services.close_abandoned_operations(now=not_yet) == []
     services.close_abandoned_operations(now=services.overdue_after(operation))
@@ -302,11 +340,18 @@ def test_a_call_ending_with_a_running_recording_schedules_the_close_after_the_gr
     ("value", "expected"),
     [
         ("silence:1500", PromptSpec(kind="silence", duration_ms=1500)),
-        ("media:https://cdn.example/p.wav", PromptSpec(kind="media", uri="https://cdn.example/p.wav")),
-        ("media:http://127.0.0.1:8000/p.wav:3",
-         PromptSpec(kind="media", uri="http://127.0.0.1:8000/p.wav", loop=3)),
-        ("media:http://127.0.0.1:8000/p.wav",
-         PromptSpec(kind="media", uri="http://127.0.0.1:8000/p.wav")),
+        (
+            "media:https://cdn.example/p.wav",
+            PromptSpec(kind="media", uri="https://cdn.example/p.wav"),
+        ),
+        (
+            "media:http://127.0.0.1:8000/p.wav:3",
+            PromptSpec(kind="media", uri="http://127.0.0.1:8000/p.wav", loop=3),
+        ),
+        (
+            "media:http://127.0.0.1:8000/p.wav",
+            PromptSpec(kind="media", uri="http://127.0.0.1:8000/p.wav"),
+        ),
     ],
 )
 def test_the_record_command_reads_prompts(value, expected):
@@ -323,8 +368,18 @@ def test_the_record_command_prints_the_operation_id(graph_http, settings, call):
     settings.GRAPH_API_PROFILE = "beta-record"
     graph_http.add(responses.POST, record_url(settings, call, "beta-record"), json=running())
     out = StringIO()
-    call_command("record", call.graph_id, "--prompt", "silence:300", "--stop-tone", "#",
-                 "--max-duration", "10", "--no-beep", stdout=out)
+    call_command(
+        "record",
+        call.graph_id,
+        "--prompt",
+        "silence:300",
+        "--stop-tone",
+        "#",
+        "--max-duration",
+        "10",
+        "--no-beep",
+        stdout=out,
+    )
     assert out.getvalue().strip().splitlines()[-1] == OP_ID
     sent = json.loads(graph_http.calls[-1].request.body)
     assert sent["playBeep"] is False

@@ -6,7 +6,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from recordings.models import Call, Notification, RecordOperation
+from recordings.models import Call, Notification
 from tests.conftest import TEST_KID, contract_sample
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
@@ -108,8 +108,11 @@ def test_it_rejects_a_bad_token_with_401_and_stores_nothing(
 ):
     operation = make_operation()
     authorization = REJECTIONS[case](
-        {"make_token": make_token, "signing_key": signing_key,
-         "other_signing_key": other_signing_key}
+        {
+            "make_token": make_token,
+            "signing_key": signing_key,
+            "other_signing_key": other_signing_key,
+        }
     )
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     response = client.generic(
@@ -131,7 +134,10 @@ def test_it_accepts_a_token_within_the_clock_skew_leeway(post, make_token, make_
 
 def test_it_accepts_the_bot_framework_issuer(post, make_token, make_operation):
     make_operation()
-    assert post(completed_v1(), token=make_token(iss="https://api.botframework.com")).status_code == 202
+    assert (
+        post(completed_v1(), token=make_token(iss="https://api.botframework.com")).status_code
+        == 202
+    )
 
 
 def test_it_answers_503_and_stores_nothing_when_keys_cannot_be_fetched(post, graph_http, settings):
@@ -211,7 +217,9 @@ def test_it_stores_the_raw_post_and_applies_a_v1_completion(post, make_operation
     assert operation.status == "completed"
     assert operation.completion_reason == "maxRecordDurationReached"
     assert (operation.result_code, operation.result_subcode) == (200, 8515)
-    assert operation.recording_location == "https://file.location/17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
+    assert (
+        operation.recording_location == "https://file.location/17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
+    )
     assert operation.recording_access_token == "<access-token>"
     assert operation.finished_at is not None
 

@@ -32,5 +32,5 @@ class Command(BaseCommand):
             )
         live = Call.objects.exclude(state__in=[Call.State.TERMINATING, Call.State.TERMINATED])
         # Ring the bot over HTTP through the emulator's own command: the two apps share no code.
-        for caller, script in DEMO_CALLERS[live.count():]:
+        for caller, script in DEMO_CALLERS[live.count() :]:
             call_command("emulator_call", script=script, caller=caller, stdout=self.stdout)

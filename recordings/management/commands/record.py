@@ -1,7 +1,7 @@
 import time
 
-from django.utils import timezone
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from recordings import services
 from recordings.graph import PromptSpec, RecordSpec
@@ -17,7 +17,9 @@ def parse_prompt(value: str) -> PromptSpec:
         try:
             return PromptSpec(kind="silence", duration_ms=int(rest))
         except ValueError:
-            raise CommandError(f"--prompt {value!r}: silence takes milliseconds, e.g. silence:1500")
+            raise CommandError(
+                f"--prompt {value!r}: silence takes milliseconds, e.g. silence:1500"
+            ) from None
     if kind == "media" and rest:
         uri, loop = rest, None
         head, _, tail = rest.rpartition(":")
@@ -34,19 +36,30 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("call_id", help="Graph call id")
         parser.add_argument("--prompt", action="append", default=[], help=PROMPT_HELP)
-        parser.add_argument("--stop-tone", action="append", default=[], dest="stop_tones",
-                            help="DTMF key that ends the recording (0-9 * # A-D); repeatable")
+        parser.add_argument(
+            "--stop-tone",
+            action="append",
+            default=[],
+            dest="stop_tones",
+            help="DTMF key that ends the recording (0-9 * # A-D); repeatable",
+        )
         parser.add_argument("--max-duration", type=int, help="seconds")
         parser.add_argument("--initial-silence", type=int, help="seconds")
         parser.add_argument("--max-silence", type=int, help="seconds")
         parser.add_argument("--no-beep", action="store_true")
         parser.add_argument("--barge-in", action="store_true")
         parser.add_argument("--client-context", default="")
-        parser.add_argument("--wait", action="store_true",
-                            help="wait for the final status and print it on the last line")
-        parser.add_argument("--timeout", type=float,
-                            help="seconds to wait with --wait (default: the longest the "
-                                 "recording can take, plus a margin)")
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="wait for the final status and print it on the last line",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            help="seconds to wait with --wait (default: the longest the "
+            "recording can take, plus a margin)",
+        )
 
     def handle(self, *args, **options) -> None:
         call = Call.objects.filter(graph_id__iexact=options["call_id"]).first()
@@ -71,9 +84,9 @@ class Command(BaseCommand):
             raise CommandError(
                 "The recording was not sent: "
                 + " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in err.errors.items())
-            )
+            ) from err
         except GraphActionFailed as err:
-            raise CommandError(err.message)
+            raise CommandError(err.message) from err
         self.stdout.write(operation.graph_id)
         if options["wait"]:
             self._wait(operation, options["timeout"])
