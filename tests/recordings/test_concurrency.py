@@ -1,0 +1,86 @@
+"""Two deliveries of the same notification at the same moment have the effect of one.
+
+These run real transactions on two threads (two database connections), so the locks and
+unique constraints do the work, not the test's ordering. On PostgreSQL the row lock on the
+call serialises them; on SQLite the write lock does.
+"""
+
+import json
+import threading
+
+import pytest
+from django.db import connection
+
+from recordings import services
+from recordings.models import Call, RecordOperation, RecordRequest
+from tests.conftest import contract_sample
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(target, rows):
+    barrier = threading.Barrier(len(rows))
+    errors = []
+
+    def work(row):
+        try:
+            barrier.wait()
+            target(row)
+        except Exception as err:  # noqa: BLE001 - reported below, with the thread's error
+            errors.append(err)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(row,)) for row in rows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+
+
+def stored(payload):
+    body = json.dumps(payload).encode()
+    return services.store_notification(body=body, headers={}, remote_addr=None, claims={})
+
+
+def test_two_deliveries_of_a_new_call_at_once_create_one_call_and_answer_it_once(monkeypatch):
+    answered = []
+    monkeypatch.setattr(services, "_enqueue_answer", answered.append)
+    payload = contract_sample("v1.0/notification-call-established")
+    payload["value"][0]["changeType"] = "created"
+    payload["value"][0]["resourceData"]["state"] = "incoming"
+    rows = [stored(payload) for _ in range(4)]
+
+    run_together(services.apply_notification, rows)
+
+    call = Call.objects.get()
+    assert call.state == "incoming"
+    assert answered == [call.pk]
+
+
+def test_two_deliveries_of_a_completion_at_once_finish_the_operation_once(monkeypatch):
+    call = Call.objects.create(graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55", state="established")
+    request = RecordRequest.objects.create(
+        call=call, profile="v1.0", client_context="c", status="accepted"
+    )
+    operation = RecordOperation.objects.create(
+        graph_id="0fe0623f-d628-42ed-b4bd-8ac290072cc5", call=call, record_request=request
+    )
+    moves = []
+    advance = services._advance_operation
+
+    def counting(op, parsed):
+        changed = advance(op, parsed)
+        if changed:
+            moves.append(parsed.status)
+        return changed
+
+    monkeypatch.setattr(services, "_advance_operation", counting)
+    rows = [stored(contract_sample("v1.0/notification-completed")) for _ in range(4)]
+
+    run_together(services.apply_notification, rows)
+
+    operation.refresh_from_db()
+    assert operation.status == "completed"
+    assert moves == ["completed"]
