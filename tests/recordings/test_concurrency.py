@@ -26,7 +26,7 @@ def run_together(target, rows):
         try:
             barrier.wait()
             target(row)
-        except Exception as err:  # noqa: BLE001 - reported below, with the thread's error
+        except Exception as err:  # reported below, with the thread's error
             errors.append(err)
         finally:
             connection.close()
