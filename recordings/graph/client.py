@@ -1,0 +1,147 @@
+"""GraphClient: the calling actions Recorder takes, on either profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from django.conf import settings
+
+from recordings.graph.errors import GraphResponseError
+from recordings.graph.http import ExchangeLog, GraphResponse, GraphSession, default_session
+from recordings.graph.operations import (
+    ParsedCall,
+    ParsedOperation,
+    PayloadError,
+    parse_call,
+    parse_operation,
+)
+from recordings.graph.profiles import ProfileRules, RecordSpec, build_record_body, get_profile
+from recordings.graph.tokens import TokenProvider, token_provider_from_settings
+
+SERVICE_HOSTED_MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
+
+Parsed = TypeVar("Parsed")
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    operation: ParsedOperation
+    # Graph's answer as it came (JSON), for the record request's own log.
+    body: Any
+    request_id: str
+    client_request_id: str
+    # v1.0 answers with the operation's URL in Location; beta-record does not.
+    location: str
+
+
+class GraphClient:
+    def __init__(
+        self,
+        base_url: str,
+        profile: ProfileRules | str,
+        tokens: TokenProvider,
+        session: GraphSession,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.profile = get_profile(profile)
+        self.tokens = tokens
+        self.session = session
+
+    @classmethod
+    def from_settings(cls) -> GraphClient:
+        # The token provider and the session are the process's own, so every client shares
+        # one cached token and one connection pool.
+        return cls(
+            settings.GRAPH_API_BASE_URL,
+            settings.GRAPH_API_PROFILE,
+            token_provider_from_settings(),
+            default_session(),
+        )
+
+    def record(
+        self, call_id: str, spec: RecordSpec, *, log: ExchangeLog | None = None
+    ) -> RecordResult:
+        """Send the profile's record action. The spec is sent as it is: validate it first
+        (validate_record_spec) to refuse what Graph would."""
+        body = build_record_body(spec, self.profile)
+        response = self._send(
+            "POST", self.profile.record_path(call_id), action="record", json=body, log=log
+        )
+        data = response.json()
+        operation = self._parse(response, data, parse_operation)
+        if not operation.id:
+            raise GraphResponseError(
+                "Graph accepted the record action but its answer names no operation",
+                status=response.status,
+                request_id=response.request_id,
+                client_request_id=response.client_request_id,
+            )
+        return RecordResult(
+            operation=operation,
+            body=data,
+            request_id=response.request_id,
+            client_request_id=response.client_request_id,
+            location=response.headers.get("Location", ""),
+        )
+
+    def cancel_media_processing(
+        self, call_id: str, client_context: str, *, log: ExchangeLog | None = None
+    ) -> ParsedOperation:
+        """Cancel the call's running and queued media operations. The record operation ends
+        later, by its failed/operationCanceled notification."""
+        body = {"clientContext": client_context} if client_context else {}
+        response = self._send(
+            "POST",
+            f"{self._call_path(call_id)}/cancelMediaProcessing",
+            action="cancelMediaProcessing",
+            json=body,
+            log=log,
+        )
+        return self._parse(response, response.json(), parse_operation)
+
+    def get_call(self, call_id: str, *, log: ExchangeLog | None = None) -> ParsedCall:
+        response = self._send("GET", self._call_path(call_id), action="get call", log=log)
+        return self._parse(response, response.json(), parse_call)
+
+    def answer_call(
+        self, call_id: str, callback_uri: str, *, log: ExchangeLog | None = None
+    ) -> None:
+        body = {
+            "callbackUri": callback_uri,
+            "mediaConfig": SERVICE_HOSTED_MEDIA,
+            "acceptedModalities": ["audio"],
+        }
+        self._send(
+            "POST", f"{self._call_path(call_id)}/answer", action="answer", json=body, log=log
+        )
+
+    def delete_call(self, call_id: str, *, log: ExchangeLog | None = None) -> None:
+        self._send("DELETE", self._call_path(call_id), action="hang up", log=log)
+
+    def get_operation(
+        self, call_id: str, operation_id: str, *, log: ExchangeLog | None = None
+    ) -> ParsedOperation:
+        path = f"{self._call_path(call_id)}/operations/{quote(operation_id, safe='')}"
+        response = self._send("GET", path, action="get operation", log=log)
+        return self._parse(response, response.json(), parse_operation)
+
+    def _call_path(self, call_id: str) -> str:
+        # Both profiles: only the record action itself differs between them.
+        return f"/communications/calls/{quote(call_id, safe='')}"
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> GraphResponse:
+        return self.session.send(method, self.base_url + path, token=self.tokens, **kwargs)
+
+    def _parse(self, response: GraphResponse, data: Any, parse: Callable[[Any], Parsed]) -> Parsed:
+        try:
+            return parse(data)
+        except PayloadError as err:
+            raise GraphResponseError(
+                str(err),
+                status=response.status,
+                request_id=response.request_id,
+                client_request_id=response.client_request_id,
+            ) from err

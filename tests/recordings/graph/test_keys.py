@@ -1,0 +1,219 @@
+import json
+import threading
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from recordings.graph import (
+    GraphNetworkError,
+    GraphResponseError,
+    GraphServiceError,
+    NotificationKeys,
+    UnknownSigningKey,
+    notification_keys,
+)
+from tests.recordings.graph.support import Clock, connection_reset
+
+CONFIG_URL = "https://keys.test/.well-known/OpenIdConfiguration"
+JWKS_URL = "https://keys.test/jwks"
+
+
+def rsa_jwk(kid, **extra):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    return {**public, "kid": kid, **extra}
+
+
+@pytest.fixture(scope="module")
+def first_key():
+    return rsa_jwk("key-1", use="sig")
+
+
+@pytest.fixture(scope="module")
+def second_key():
+    return rsa_jwk("key-2")
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def keys(session, clock):
+    return NotificationKeys(
+        CONFIG_URL, timeout=4.0, refetch_interval=30, session=session, clock=clock
+    )
+
+
+@pytest.fixture
+def key_endpoint(mock_http):
+    mock_http.get(CONFIG_URL, json={"issuer": "https://api.botframework.com", "jwks_uri": JWKS_URL})
+    return mock_http
+
+
+def jwks_fetches(mock_http):
+    return sum(1 for call in mock_http.calls if call.request.url == JWKS_URL)
+
+
+def test_it_fetches_the_key_named_in_the_openid_configuration(keys, key_endpoint, first_key):
+    key_endpoint.get(JWKS_URL, json={"keys": [first_key]})
+
+    key = keys.signing_key("key-1")
+
+    assert isinstance(key, jwt.PyJWK)
+    assert key.key_id == "key-1"
+    assert key.algorithm_name == "RS256"
+    assert [c.request.url for c in key_endpoint.calls] == [CONFIG_URL, JWKS_URL]
+    assert all(c.request.req_kwargs["timeout"] == 4.0 for c in key_endpoint.calls)
+
+
+def test_it_never_waits_more_than_five_seconds_for_the_keys(session):
+    assert NotificationKeys(CONFIG_URL, timeout=30.0, session=session).timeout == 5.0
+
+
+def test_it_answers_known_keys_from_its_cache(keys, key_endpoint, first_key, second_key, clock):
+    key_endpoint.get(JWKS_URL, json={"keys": [first_key, second_key]})
+    keys.signing_key("key-1")
+    clock.now += 3600
+    keys.signing_key("key-2")
+    keys.signing_key("key-1")
+    assert jwks_fetches(key_endpoint) == 1
+
+
+def test_it_refetches_for_an_unknown_kid_at_most_once_per_interval(
+    keys, key_endpoint, first_key, second_key, clock
+):
+    key_endpoint.get(JWKS_URL, json={"keys": [first_key]})
+    key_endpoint.get(JWKS_URL, json={"keys": [first_key, second_key]})
+    keys.signing_key("key-1")
+
+    # Within the interval an unknown kid costs no request.
+    clock.now += 29
+    with pytest.raises(UnknownSigningKey, match="at most every 30 s"):
+        keys.signing_key("key-2")
+    assert jwks_fetches(key_endpoint) == 1
+
+    # Past it, one refetch finds the rotated key.
+    clock.now += 1
+    assert keys.signing_key("key-2").key_id == "key-2"
+    assert jwks_fetches(key_endpoint) == 2
+
+
+def test_a_kid_missing_after_the_refetch_is_unknown(keys, key_endpoint, first_key, clock):
+    key_endpoint.get(JWKS_URL, json={"keys": [first_key]})
+    keys.signing_key("key-1")
+    clock.now += 31
+    with pytest.raises(UnknownSigningKey, match="among the published keys"):
+        keys.signing_key("made-up")
+    with pytest.raises(UnknownSigningKey):
+        keys.signing_key("made-up-again")
+    assert jwks_fetches(key_endpoint) == 2
+
+
+def test_it_uses_only_rsa_signing_keys(keys, key_endpoint, first_key):
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key())), "kid": "ec"}
+    key_endpoint.get(
+        JWKS_URL,
+        json={
+            "keys": [
+                ec_jwk,
+                {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+                {**first_key, "kid": "for-encryption", "use": "enc"},
+                {"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"},
+                {**first_key, "kid": None},
+                "not a key",
+                first_key,
+            ]
+        },
+    )
+
+    assert keys.signing_key("key-1").key_id == "key-1"
+    for kid in ("ec", "hmac", "for-encryption", "broken"):
+        with pytest.raises(UnknownSigningKey):
+            keys.signing_key(kid)
+
+
+def test_a_configuration_without_a_jwks_uri_is_a_response_error(keys, mock_http):
+    mock_http.get(CONFIG_URL, json={"issuer": "x"})
+    with pytest.raises(GraphResponseError, match="no jwks_uri"):
+        keys.signing_key("key-1")
+
+
+def test_a_key_set_without_keys_is_a_response_error(keys, key_endpoint):
+    key_endpoint.get(JWKS_URL, json={"keys": "none"})
+    with pytest.raises(GraphResponseError, match="no keys list"):
+        keys.signing_key("key-1")
+
+
+def test_a_failing_key_endpoint_is_not_retried_within_the_request(keys, mock_http, sleeps):
+    mock_http.get(CONFIG_URL, status=503)
+    with pytest.raises(GraphServiceError):
+        keys.signing_key("key-1")
+    assert len(mock_http.calls) == 1
+    assert sleeps == []
+
+
+def test_until_the_first_fetch_succeeds_every_request_tries(keys, mock_http, first_key):
+    mock_http.get(CONFIG_URL, body=connection_reset())
+    with pytest.raises(GraphNetworkError):
+        keys.signing_key("key-1")
+    mock_http.replace("GET", CONFIG_URL, json={"jwks_uri": JWKS_URL})
+    mock_http.get(JWKS_URL, json={"keys": [first_key]})
+    assert keys.signing_key("key-1").key_id == "key-1"
+
+
+def test_a_failed_refetch_keeps_the_keys_and_waits_for_the_interval(
+    keys, mock_http, first_key, clock
+):
+    mock_http.get(CONFIG_URL, json={"jwks_uri": JWKS_URL})
+    mock_http.get(JWKS_URL, json={"keys": [first_key]})
+    keys.signing_key("key-1")
+    mock_http.replace("GET", JWKS_URL, status=500)
+    clock.now += 31
+    with pytest.raises(GraphServiceError):
+        keys.signing_key("key-2")
+    with pytest.raises(UnknownSigningKey):
+        keys.signing_key("key-2")
+    assert keys.signing_key("key-1").key_id == "key-1"
+    assert jwks_fetches(mock_http) == 2
+
+
+def test_threads_asking_for_a_new_kid_share_one_fetch(keys, key_endpoint, first_key):
+    def slow_jwks(request):
+        time.sleep(0.05)
+        return 200, {}, json.dumps({"keys": [first_key]})
+
+    key_endpoint.add_callback("GET", JWKS_URL, callback=slow_jwks)
+    found = []
+    threads = [
+        threading.Thread(target=lambda: found.append(keys.signing_key("key-1").key_id))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert found == ["key-1"] * 8
+    assert jwks_fetches(key_endpoint) == 1
+
+
+def test_the_webhook_shares_one_instance_built_from_settings(settings):
+    settings.NOTIFICATION_OPENID_CONFIG_URL = CONFIG_URL
+    settings.NOTIFICATION_KEYS_TIMEOUT = 3.0
+    settings.NOTIFICATION_KEYS_REFETCH_SECONDS = 45
+
+    shared = notification_keys()
+
+    assert shared is notification_keys()
+    assert (shared.openid_config_url, shared.timeout, shared.refetch_interval) == (
+        CONFIG_URL,
+        3.0,
+        45,
+    )
+    settings.NOTIFICATION_OPENID_CONFIG_URL = "https://other.test/config"
+    assert notification_keys() is not shared
