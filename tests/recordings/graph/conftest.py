@@ -1,8 +1,15 @@
 import pytest
 import responses
 
-from recordings.graph import GraphSession
-from tests.recordings.graph.support import AUTHORITY, GRAPH, TENANT
+from recordings.graph import ClientCredentialsTokenProvider, GraphSession
+from tests.recordings.graph.support import (
+    AUTHORITY,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    GRAPH,
+    SCOPE,
+    TENANT,
+)
 
 
 @pytest.fixture
@@ -15,9 +22,9 @@ def graph_settings(settings):
     settings.GRAPH_API_PROFILE = "v1.0"
     settings.GRAPH_AUTHORITY_URL = AUTHORITY
     settings.GRAPH_TENANT_ID = TENANT
-    settings.GRAPH_CLIENT_ID = "client-1"
-    settings.GRAPH_CLIENT_SECRET = "secret-1"
-    settings.GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+    settings.GRAPH_CLIENT_ID = CLIENT_ID
+    settings.GRAPH_CLIENT_SECRET = CLIENT_SECRET
+    settings.GRAPH_SCOPE = SCOPE
     return settings
 
 
@@ -37,3 +44,22 @@ def sleeps():
 def session(graph_settings, sleeps):
     """A GraphSession that records the waits it would make instead of making them."""
     return GraphSession(sleep=sleeps.append)
+
+
+@pytest.fixture
+def make_tokens(session):
+    """A token provider for the test app registration over the test session; the emulator's
+    kind unless told otherwise."""
+
+    def make(kind=ClientCredentialsTokenProvider, **overrides):
+        config = {
+            "authority_url": AUTHORITY,
+            "tenant_id": TENANT,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "scope": SCOPE,
+            "session": session,
+        }
+        return kind(**{**config, **overrides})
+
+    return make

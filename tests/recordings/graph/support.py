@@ -8,6 +8,9 @@ GRAPH = "https://graph.test/v1.0"
 AUTHORITY = "http://login.test"
 TENANT = "tenant-1"
 TOKEN_URL = f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token"
+CLIENT_ID = "client-1"
+CLIENT_SECRET = "secret-1"
+SCOPE = "https://graph.microsoft.com/.default"
 
 
 class Clock:

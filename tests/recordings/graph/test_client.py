@@ -4,7 +4,6 @@ import pytest
 
 from recordings.graph import (
     PROFILES,
-    ClientCredentialsTokenProvider,
     GraphClient,
     GraphNotFoundError,
     GraphRequestError,
@@ -14,7 +13,7 @@ from recordings.graph import (
 )
 from tests.recordings.graph import contract
 from tests.recordings.graph.contract import BETA_EXAMPLE, V1_EXAMPLE
-from tests.recordings.graph.support import AUTHORITY, GRAPH, TENANT, TOKEN_URL, RecordingLog
+from tests.recordings.graph.support import GRAPH, TOKEN_URL, RecordingLog
 
 BETA = "https://graph.test/beta"
 V1 = GRAPH
@@ -24,16 +23,9 @@ BASES = [("beta-record", BETA), ("v1.0", V1)]
 
 
 @pytest.fixture
-def tokens(session, mock_http):
+def tokens(make_tokens, mock_http):
     mock_http.post(TOKEN_URL, json={"access_token": "app-token", "expires_in": 3600})
-    return ClientCredentialsTokenProvider(
-        authority_url=AUTHORITY,
-        tenant_id=TENANT,
-        client_id="client-1",
-        client_secret="secret-1",
-        scope="https://graph.microsoft.com/.default",
-        session=session,
-    )
+    return make_tokens()
 
 
 @pytest.fixture

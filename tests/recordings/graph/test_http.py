@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 import pytest
 
 from recordings.graph import (
-    ClientCredentialsTokenProvider,
     GraphAuthError,
     GraphNetworkError,
     GraphNotFoundError,
@@ -19,8 +18,6 @@ from recordings.graph import (
 from recordings.graph.http import LOGGED_BODY_LIMIT, REDACTED
 from tests.recordings.graph.contract import REPO_ROOT
 from tests.recordings.graph.support import (
-    AUTHORITY,
-    TENANT,
     TOKEN_URL,
     RecordingLog,
     connect_timeout,
@@ -197,16 +194,9 @@ def test_it_retries_a_post_whose_connection_timed_out(session, mock_http):
 
 
 def test_a_401_renews_the_token_and_retries_once_with_the_same_request_id(
-    session, mock_http, sleeps
+    session, mock_http, sleeps, make_tokens
 ):
-    tokens = ClientCredentialsTokenProvider(
-        authority_url=AUTHORITY,
-        tenant_id=TENANT,
-        client_id="client-1",
-        client_secret="secret-1",
-        scope="scope",
-        session=session,
-    )
+    tokens = make_tokens()
     mock_http.post(TOKEN_URL, json={"access_token": "old", "expires_in": 3600})
     mock_http.post(TOKEN_URL, json={"access_token": "new", "expires_in": 3600})
     mock_http.get(URL, status=401, json={"error": {"code": "InvalidAuthenticationToken"}})
@@ -224,15 +214,8 @@ def test_a_401_renews_the_token_and_retries_once_with_the_same_request_id(
     assert tokens.get_token() == "new"
 
 
-def test_a_second_401_is_an_auth_error(session, mock_http):
-    tokens = ClientCredentialsTokenProvider(
-        authority_url=AUTHORITY,
-        tenant_id=TENANT,
-        client_id="client-1",
-        client_secret="secret-1",
-        scope="scope",
-        session=session,
-    )
+def test_a_second_401_is_an_auth_error(session, mock_http, make_tokens):
+    tokens = make_tokens()
     mock_http.post(TOKEN_URL, json={"access_token": "t", "expires_in": 3600})
     mock_http.get(URL, status=401)
 

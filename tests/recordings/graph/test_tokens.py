@@ -14,7 +14,7 @@ from recordings.graph import (
 )
 from recordings.graph.http import default_session
 from tests.recordings.graph.support import (
-    AUTHORITY,
+    SCOPE,
     TENANT,
     TOKEN_URL,
     Clock,
@@ -22,7 +22,6 @@ from tests.recordings.graph.support import (
     read_timeout,
 )
 
-SCOPE = "https://graph.microsoft.com/.default"
 AAD = "https://login.example.test"
 AAD_DISCOVERY = f"{AAD}/{TENANT}/v2.0/.well-known/openid-configuration"
 AAD_TOKEN_URL = f"{AAD}/{TENANT}/oauth2/v2.0/token"
@@ -42,29 +41,13 @@ def clock():
 
 
 @pytest.fixture
-def plain(session, clock):
-    return ClientCredentialsTokenProvider(
-        authority_url=AUTHORITY,
-        tenant_id=TENANT,
-        client_id="client-1",
-        client_secret="secret-1",
-        scope=SCOPE,
-        session=session,
-        clock=clock,
-    )
+def plain(make_tokens, clock):
+    return make_tokens(clock=clock)
 
 
 @pytest.fixture
-def msal_provider(session, clock):
-    return MsalTokenProvider(
-        authority_url=AAD,
-        tenant_id=TENANT,
-        client_id="client-1",
-        client_secret="secret-1",
-        scope=SCOPE,
-        session=session,
-        clock=clock,
-    )
+def msal_provider(make_tokens, clock):
+    return make_tokens(MsalTokenProvider, authority_url=AAD, clock=clock)
 
 
 @pytest.fixture
