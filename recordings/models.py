@@ -3,6 +3,14 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
+
+
+class GraphIdQuerySet(models.QuerySet):
+    def with_graph_id(self, graph_id: str) -> models.QuerySet:
+        # LOWER(graph_id) = lower(value): the shape the case-insensitive unique index serves.
+        # (`graph_id__iexact` compiles to UPPER(...) on PostgreSQL and scans the table.)
+        return self.filter(Exact(Lower("graph_id"), graph_id.lower()))
 
 
 class Profile(models.TextChoices):
@@ -44,6 +52,8 @@ class Call(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GraphIdQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -143,9 +153,7 @@ class Prompt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "position"], name="prompt_position_unique"),
             models.CheckConstraint(
-                condition=(
-                    models.Q(kind="media", duration_ms__isnull=True) & ~models.Q(uri="")
-                )
+                condition=(models.Q(kind="media", duration_ms__isnull=True) & ~models.Q(uri=""))
                 | models.Q(kind="silence", duration_ms__isnull=False, uri="", loop__isnull=True),
                 name="prompt_kind_fields",
             ),
@@ -154,7 +162,7 @@ class Prompt(models.Model):
     def __str__(self) -> str:
         if self.kind == self.Kind.SILENCE:
             return f"silence {self.duration_ms} ms"
-        return f"media {self.uri}" + (f" ×{self.loop}" if self.loop else "")
+        return f"media {self.uri}" + (f" x{self.loop}" if self.loop else "")
 
 
 class OperationStatus(models.TextChoices):
@@ -214,6 +222,8 @@ class RecordOperation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GraphIdQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

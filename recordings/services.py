@@ -26,6 +26,7 @@ from recordings.graph import (
     ParsedCall,
     ParsedNotification,
     ParsedOperation,
+    PayloadError,
     RecordSpec,
     build_record_body,
     parse_notifications,
@@ -227,40 +228,64 @@ def store_notification(
     )
 
 
-def apply_notification(notification: Notification) -> Notification:
-    """Parse and apply one stored POST. Errors are saved on the row and re-raised.
+def receive_notification(
+    *, body: bytes, headers: dict, remote_addr: str | None, claims: dict
+) -> Notification:
+    """Store an authenticated POST raw, then apply it: one transaction, one commit.
 
-    Safe to run again on the same row (re-apply from the admin): every step is idempotent.
+    The apply runs in a savepoint, so when it fails the raw row is still committed with the
+    reason, and the error is raised afterwards. If the process dies first, nothing was
+    answered, and Graph delivers again.
     """
-    from recordings.graph import PayloadError
-
-    try:
-        payload = json.loads(bytes(notification.body))
-        items = parse_notifications(payload)
-    except (ValueError, PayloadError) as err:
-        message = _payload_problem(err)
-        Notification.objects.filter(pk=notification.pk).update(error=message)
-        notification.error = message
-        raise PayloadError(message) from err
-
-    try:
-        unmatched = _apply_items(items)
-    except Exception as err:
-        Notification.objects.filter(pk=notification.pk).update(
-            error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()
+    with transaction.atomic():
+        notification = store_notification(
+            body=body, headers=headers, remote_addr=remote_addr, claims=claims
         )
-        raise
-    fields = {
-        "processed_at": timezone.now(),
-        "matched": not unmatched,
-        "unmatched_operation_ids": sorted(unmatched),
-        "error": "",
-        "traceback": "",
-    }
+        error = _apply_and_record(notification)
+    if error is not None:
+        raise error
+    return notification
+
+
+def apply_notification(notification: Notification) -> Notification:
+    """Apply a stored POST again (the admin's re-apply). Safe to repeat: every step is
+    idempotent. Errors are saved on the row, then raised."""
+    with transaction.atomic():
+        error = _apply_and_record(notification)
+    if error is not None:
+        raise error
+    return notification
+
+
+def _apply_and_record(notification: Notification) -> Exception | None:
+    error: Exception | None = None
+    try:
+        with transaction.atomic():
+            unmatched = _apply_items(_parse_stored(notification))
+        fields = {
+            "processed_at": timezone.now(),
+            "matched": not unmatched,
+            "unmatched_operation_ids": sorted(unmatched),
+            "error": "",
+            "traceback": "",
+        }
+    except PayloadError as err:
+        error = err
+        fields = {"error": str(err), "traceback": ""}
+    except Exception as err:
+        error = err
+        fields = {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
     Notification.objects.filter(pk=notification.pk).update(**fields)
     for name, value in fields.items():
         setattr(notification, name, value)
-    return notification
+    return error
+
+
+def _parse_stored(notification: Notification) -> list[ParsedNotification]:
+    try:
+        return parse_notifications(json.loads(bytes(notification.body)))
+    except (ValueError, PayloadError) as err:
+        raise PayloadError(_payload_problem(err)) from err
 
 
 def _payload_problem(err: Exception) -> str:
@@ -285,55 +310,56 @@ def _apply_items(items: list[ParsedNotification]) -> set[str]:
 
 
 def _apply_operation_notification(item: ParsedNotification) -> bool:
-    """Apply one record-operation notification; False when the operation is not known yet."""
+    """Apply one record-operation notification; False when the operation is not known yet.
+
+    Runs inside _apply_and_record's transaction. The common case locks only the operation's
+    row. When the operation is missing, the call's row is locked and the operation looked up
+    again: start_recording holds that lock while it creates the operation and looks for
+    notifications that waited for it, so the two cannot miss each other.
+    """
     operation_id = item.operation.id or item.operation_id
-    with transaction.atomic():
-        call = _lock_call(item.call_id)
-        if call is None:
+    operations = RecordOperation.objects.select_for_update().with_graph_id(operation_id)
+    operation = operations.first()
+    if operation is None:
+        if _lock_call(item.call_id) is None:
             return False
-        operation = (
-            RecordOperation.objects.select_for_update()
-            .filter(graph_id__iexact=operation_id)
-            .first()
-        )
+        operation = operations.first()
         if operation is None:
             return False
-        _advance_operation(operation, item.operation)
+    _advance_operation(operation, item.operation)
     return True
 
 
 def _apply_call_notification(item: ParsedNotification) -> None:
+    """Create or move a call. Runs inside _apply_and_record's transaction."""
     parsed: ParsedCall = item.call
-    with transaction.atomic():
-        call = _lock_call(parsed.id or item.call_id)
-        created = False
-        if call is None:
-            try:
-                with transaction.atomic():
-                    call = Call.objects.create(
-                        graph_id=parsed.id or item.call_id,
-                        state=parsed.state
-                        if parsed.state in CallState.values
-                        else CallState.INCOMING,
-                        direction=parsed.direction
-                        if parsed.direction in Call.Direction.values
-                        else Call.Direction.UNKNOWN,
-                        caller_id=parsed.caller_id or "",
-                        caller_name=parsed.caller_name or "",
-                        tenant_id=parsed.tenant_id or "",
-                    )
-                created = True
-            except IntegrityError:
-                # Two notifications for a new call at once: the other created it.
-                pass
-            call = _lock_call(parsed.id or item.call_id)
-        _advance_call(call, parsed, created=created)
+    graph_id = parsed.id or item.call_id
+    call = _lock_call(graph_id)
+    created = False
+    if call is None:
+        try:
+            with transaction.atomic():
+                call = Call.objects.create(
+                    graph_id=graph_id,
+                    state=parsed.state if parsed.state in CallState.values else CallState.INCOMING,
+                    direction=parsed.direction
+                    if parsed.direction in Call.Direction.values
+                    else Call.Direction.UNKNOWN,
+                    caller_id=parsed.caller_id or "",
+                    caller_name=parsed.caller_name or "",
+                    tenant_id=parsed.tenant_id or "",
+                )
+            created = True
+        except IntegrityError:
+            # Two notifications for a new call at once: the other one created it.
+            call = _lock_call(graph_id)
+    _advance_call(call, parsed, created=created)
 
 
 def _lock_call(graph_call_id: str | None) -> Call | None:
     if not graph_call_id:
         return None
-    return Call.objects.select_for_update().filter(graph_id__iexact=graph_call_id).first()
+    return Call.objects.select_for_update().with_graph_id(graph_call_id).first()
 
 
 # Calls move forward through these ranks; within rank 2 they move freely (hold, transfer).
@@ -464,7 +490,8 @@ def _apply_waiting_notifications(operation: RecordOperation) -> None:
     wanted = operation.graph_id.lower()
     for notification in waiting:
         if any(str(i).lower() == wanted for i in notification.unmatched_operation_ids):
-            apply_notification(notification)
+            # A failure stays on that notification's row; it must not undo this operation.
+            _apply_and_record(notification)
 
 
 # --- Closing what Graph never finishes ------------------------------------------------------

@@ -136,17 +136,16 @@ class NotificationWebhook(APIView):
 
     def post(self, request):
         body = _read_limited(request._request, settings.NOTIFICATION_MAX_BYTES)
-        notification = services.store_notification(
-            body=body,
-            headers={k: v for k, v in request.META.items() if k in KEPT_HEADERS},
-            remote_addr=request.META.get("REMOTE_ADDR"),
-            claims=request.auth,
-        )
         try:
-            services.apply_notification(notification)
+            services.receive_notification(
+                body=body,
+                headers={k: v for k, v in request.META.items() if k in KEPT_HEADERS},
+                remote_addr=request.META.get("REMOTE_ADDR"),
+                claims=request.auth,
+            )
         except PayloadError as err:
             return Response(
-                {"error": "bad_notification", "detail": str(err), "notification": notification.pk},
+                {"error": "bad_notification", "detail": str(err)},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         # Anything else is Recorder's fault: the row keeps the traceback, and the 500 makes

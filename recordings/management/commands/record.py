@@ -62,7 +62,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        call = Call.objects.filter(graph_id__iexact=options["call_id"]).first()
+        call = Call.objects.with_graph_id(options["call_id"]).first()
         if call is None:
             raise CommandError(
                 f"Recorder knows no call {options['call_id']!r}. Calls appear once Graph "

@@ -1,0 +1,262 @@
+"""Webhook throughput: Recorder's `POST /api/calls` against a bare 202 view, same server.
+
+    .venv/bin/python bench/webhook.py [-n 2000] [--concurrency 8]
+
+Both are served by gunicorn with the same worker settings on loopback. Each notification is
+a signed v1.0 completion for an operation of its own, so every one is verified, stored and
+applied. Prints throughput and p50/p99 latency of both, their ratio (target: at least 0.5),
+and the database queries one notification costs (counted in-process on the same code path).
+The database is a fresh SQLite file unless DATABASE_URL is set.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+REPO = Path(__file__).resolve().parents[1]
+KID = "bench-key"
+CLIENT_ID = "00000000-0000-4000-8000-00000000b07a"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_keys(key) -> str:
+    """Publish the bench's signing key the way Graph's OpenID configuration does."""
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    documents = {
+        "/openid": {"issuer": "https://api.botframework.com", "jwks_uri": f"{base}/jwks"},
+        "/jwks": {"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256"}]},
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(documents.get(self.path, {})).encode()
+            self.send_response(200 if self.path in documents else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"{base}/openid"
+
+
+def gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{app} did not start on port {port}")
+
+
+def notification(call_id: str, op_id: str) -> bytes:
+    url = f"/communications/calls/{call_id}/operations/{op_id}"
+    return json.dumps(
+        {
+            "value": [
+                {
+                    "changeType": "deleted",
+                    "resourceUrl": url,
+                    "resourceData": {
+                        "@odata.type": "#microsoft.graph.recordOperation",
+                        "id": op_id,
+                        "status": "completed",
+                        "completionReason": "stopToneDetected",
+                        "resultInfo": {"code": 200, "subcode": 8510, "message": "stop tone"},
+                        "recordingLocation": f"http://127.0.0.1/recordings/{op_id}",
+                        "recordingAccessToken": "t",
+                    },
+                }
+            ]
+        }
+    ).encode()
+
+
+def blast(url: str, bodies: list[bytes], token: str, concurrency: int) -> tuple[float, list[float]]:
+    local = threading.local()
+
+    def send(body: bytes) -> float:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        started = time.perf_counter()
+        response = session.post(
+            url,
+            data=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        if response.status_code != 202:
+            raise SystemExit(f"{url} answered {response.status_code}: {response.text[:300]}")
+        return time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(send, bodies))
+    return time.perf_counter() - started, latencies
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=2000, help="notifications per server")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="recorder-bench-")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "recorder_site.settings",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3"),
+        "NOTIFICATION_OPENID_CONFIG_URL": serve_keys(key),
+        "GRAPH_CLIENT_ID": CLIENT_ID,
+        "TASKS_BACKEND": "dummy",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from recordings.models import Call, RecordOperation, RecordRequest
+
+    call_command("migrate", verbosity=0)
+    call = Call.objects.create(graph_id=str(uuid.uuid4()), state="established")
+    op_ids = [str(uuid.uuid4()) for _ in range(args.n + 20)]
+    requests_ = RecordRequest.objects.bulk_create(
+        RecordRequest(call=call, profile="v1.0", client_context=op, status="accepted")
+        for op in op_ids
+    )
+    RecordOperation.objects.bulk_create(
+        RecordOperation(graph_id=op, call=call, record_request=r, client_context=op)
+        for op, r in zip(op_ids, requests_, strict=True)
+    )
+    now = int(time.time())
+    token = jwt.encode(
+        {
+            "iss": "https://graph.microsoft.com",
+            "aud": CLIENT_ID,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+        },
+        key,
+        algorithm="RS256",
+        headers={"kid": KID},
+    )
+    bodies = [notification(call.graph_id, op) for op in op_ids[: args.n]]
+
+    # Queries per notification, on the same code path, after the key cache is warm.
+    client = Client(HTTP_HOST="127.0.0.1")
+    sample = [notification(call.graph_id, op) for op in op_ids[args.n :]]
+    client.post(
+        "/api/calls",
+        sample[0],
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with CaptureQueriesContext(connection) as queries:
+        for body in sample[1:]:
+            client.post(
+                "/api/calls",
+                body,
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+    per_notification = len(queries.captured_queries) / len(sample[1:])
+    connection.close()
+
+    results = {}
+    for name, app in (
+        ("bare 202 view", "bench.bare_app:application"),
+        ("Recorder webhook", "recorder_site.wsgi:application"),
+    ):
+        port = free_port()
+        server = gunicorn(app, port, env)
+        try:
+            url = f"http://127.0.0.1:{port}/api/calls"
+            blast(url, bodies[:50], token, args.concurrency)  # warm up both alike
+            elapsed, latencies = blast(url, bodies, token, args.concurrency)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        results[name] = (args.n / elapsed, latencies)
+
+    print(
+        f"{args.n} notifications, {args.concurrency} concurrent senders, "
+        f"gunicorn gthread 2x4, database {env['DATABASE_URL'].split(':', 1)[0]}"
+    )
+    for name, (rate, latencies) in results.items():
+        print(
+            f"  {name:18} {rate:8.0f} req/s   p50 {percentile(latencies, 50) * 1000:6.1f} ms"
+            f"   p99 {percentile(latencies, 99) * 1000:6.1f} ms"
+            f"   mean {statistics.mean(latencies) * 1000:6.1f} ms"
+        )
+    ratio = results["Recorder webhook"][0] / results["bare 202 view"][0]
+    print(f"  ratio Recorder / bare: {ratio:.2f} (target >= 0.5)")
+    print(f"  database queries per notification: {per_notification:.1f}")
+    applied = RecordOperation.objects.filter(status="completed").count()
+    print(f"  operations completed by the run: {applied}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""End to end: Recorder and the emulator on a live server, over real HTTP, with a real task
+worker in its own process on the same database."""
+
+import io
+import os
+import subprocess
+import sys
+import time
+from contextlib import redirect_stdout
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from recordings import webhook
+from recordings.graph import NotificationKeys
+from recordings.models import Call, RecordOperation
+from tests.conftest import REPO
+
+TIME_SCALE = 0.02  # one emulated second lasts 20 ms
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class Recorder:
+    """The running system as a test sees it: settings, a worker, and ways to wait on it."""
+
+    def __init__(self, live_server, settings, monkeypatch):
+        self.url = live_server.url
+        self.settings = settings
+        self.monkeypatch = monkeypatch
+        self.worker: subprocess.Popen | None = None
+        self.worker_log = REPO / "var" / "e2e-worker.log"
+
+    def configure(self, profile: str) -> None:
+        emulator = f"{self.url}/emulator"
+        host = self.url.split("//", 1)[1].split(":", 1)[0]
+        self.env = {
+            "GRAPH_API_PROFILE": profile,
+            "GRAPH_API_BASE_URL": f"{emulator}/{'beta' if profile == 'beta-record' else 'v1.0'}",
+            "GRAPH_AUTHORITY_URL": emulator,
+            "NOTIFICATION_URL": f"{self.url}/api/calls",
+            "NOTIFICATION_OPENID_CONFIG_URL": f"{emulator}/.well-known/OpenIdConfiguration",
+            "GRAPH_EMULATOR_CALLBACK_URL": f"{self.url}/api/calls",
+            "RECORDING_DOWNLOAD_HOSTS": host,
+            "RECORDER_CLOSE_GRACE_SECONDS": "0.5",
+            "GRAPH_EMULATOR_TIME_SCALE": str(TIME_SCALE),
+            "GRAPH_MAX_RETRY_AFTER": "1",
+        }
+        for name, value in self.env.items():
+            if name == "RECORDING_DOWNLOAD_HOSTS":
+                value = [value]
+            elif name in (
+                "RECORDER_CLOSE_GRACE_SECONDS",
+                "GRAPH_EMULATOR_TIME_SCALE",
+                "GRAPH_MAX_RETRY_AFTER",
+            ):
+                value = float(value)
+            setattr(self.settings, name, value)
+        self.settings.TASKS = {
+            "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+        }
+        keys = NotificationKeys(
+            openid_config_url=self.env["NOTIFICATION_OPENID_CONFIG_URL"],
+            timeout=5,
+            refetch_interval=30,
+        )
+        self.monkeypatch.setattr(webhook, "notification_keys", lambda: keys)
+
+    def start_worker(self) -> None:
+        env = {
+            **os.environ,
+            **self.env,
+            "DATABASE_URL": _database_url(),
+            "TASKS_BACKEND": "database",
+        }
+        self.worker_log.parent.mkdir(exist_ok=True)
+        self.worker = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--interval",
+                "0.05",
+                "--no-startup-delay",
+                "--no-reload",
+                "--queue-name",
+                "*",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self.worker_log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop_worker(self) -> None:
+        if self.worker and self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+
+    def ring(self, script: str, caller: str = "+15550100") -> str:
+        out = io.StringIO()
+        with redirect_stdout(out):
+            call_command(
+                "emulator_call",
+                script=script,
+                caller=caller,
+                callback=self.env["NOTIFICATION_URL"],
+                stdout=out,
+            )
+        return out.getvalue().strip().splitlines()[-1]
+
+    def wait_for(self, predicate, *, timeout: float = 20.0, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        log = self.worker_log.read_text() if self.worker_log.exists() else ""
+        raise AssertionError(f"Timed out waiting for {what}. Worker log:\n{log[-3000:]}")
+
+    def wait_for_call(self, call_id: str, state: str) -> Call:
+        return self.wait_for(
+            lambda: Call.objects.with_graph_id(call_id).filter(state=state).first(),
+            what=f"call {call_id} to be {state}",
+        )
+
+    def wait_until_final(self, operation: RecordOperation, timeout: float = 20.0):
+        def final():
+            operation.refresh_from_db()
+            return operation.is_final
+
+        self.wait_for(final, timeout=timeout, what=f"operation {operation.graph_id} to end")
+        return operation
+
+
+@pytest.fixture
+def recorder(live_server, settings, monkeypatch, transactional_db):
+    system = Recorder(live_server, settings, monkeypatch)
+    system.configure("beta-record")
+    yield system
+    system.stop_worker()
