@@ -1,0 +1,76 @@
+"""Timed work on daemon threads in the serving process.
+
+Every thread closes the database connections it opened. The threads are tracked so tests can
+wait for the emulator to fall idle before the database is flushed under them.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from django.db import connections, transaction
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_threads: set[threading.Thread] = set()
+
+
+def spawn(fn: Callable[..., object], *args: object, name: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            fn(*args)
+        except Exception:
+            logger.exception("Graph emulator background work %s failed", name)
+        finally:
+            connections.close_all()
+            with _lock:
+                _threads.discard(threading.current_thread())
+
+    thread = threading.Thread(target=run, name=f"graph-emulator-{name}", daemon=True)
+    with _lock:
+        _threads.add(thread)
+    thread.start()
+    return thread
+
+
+def spawn_on_commit(fn: Callable[..., object], *args: object, name: str) -> None:
+    # The thread reads rows this request wrote: start it only once they are visible.
+    transaction.on_commit(lambda: spawn(fn, *args, name=name))
+
+
+def wait_idle(timeout: float = 10.0) -> bool:
+    """Wait until no emulator thread runs (threads may start others). True when idle."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _lock:
+            alive = [t for t in _threads if t.is_alive()]
+        if not alive:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        alive[0].join(min(remaining, 0.5))
+
+
+# Wakes a runner waiting in this process as soon as its operation is settled elsewhere
+# (cancel, hang-up); runners in other processes notice by polling the database.
+_wakeups: dict[str, threading.Event] = {}
+
+
+def wakeup_event(key: str) -> threading.Event:
+    with _lock:
+        return _wakeups.setdefault(key, threading.Event())
+
+
+def wake(key: str) -> None:
+    with _lock:
+        event = _wakeups.get(key)
+    if event is not None:
+        event.set()
+
+
+def forget_wakeup(key: str) -> None:
+    with _lock:
+        _wakeups.pop(key, None)

@@ -1,0 +1,351 @@
+"""What happens to calls and operations. Views, the admin, the command and the runner call
+these; state changes that can race are conditional updates, so exactly one writer wins
+(cancel vs. natural completion vs. hang-up) and exactly one completion is sent.
+"""
+
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from graph_emulator import background, clock, faults, notifications, payloads
+from graph_emulator.audio import recording_chunks, write_wav
+from graph_emulator.engine import Outcome, canceled, cut
+from graph_emulator.errors import bad_request, call_not_found
+from graph_emulator.models import LIVE_CALL_STATES, Call, FaultName, Operation
+from graph_emulator.script import parse_script
+from graph_emulator.transport import check_loopback
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CALLER = "+15550100"
+ESTABLISH_DELAY = 0.5  # emulated seconds between establishing and established
+ENDED = (200, 5001, "The conversation has ended.")
+# Not documented by Graph for this case; the emulator's choice (README.md).
+NOT_ANSWERED = (408, 5002, "The call was not answered in time.")
+
+
+def answer_timeout() -> float:
+    """Emulated seconds an incoming call rings before it is gone."""
+    return float(getattr(settings, "GRAPH_EMULATOR_ANSWER_TIMEOUT", 15.0))
+
+
+def recordings_dir() -> Path:
+    return Path(settings.GRAPH_EMULATOR_DATA_DIR) / "recordings"
+
+
+# --- Calls ----------------------------------------------------------------------------------
+
+
+def place_call(*, script: str, caller: str = DEFAULT_CALLER, callback_url: str = "") -> Call:
+    """Ring the bot: a new incoming call. Raises ScriptError / NotLoopback / ValueError."""
+    parse_script(script)
+    caller = (caller or DEFAULT_CALLER).strip()
+    if not caller or len(caller) > 64:
+        raise ValueError("The caller id must be 1 to 64 characters.")
+    callback_url = callback_url or settings.GRAPH_EMULATOR_CALLBACK_URL
+    check_loopback(callback_url)
+    return Call.objects.create(
+        script=script,
+        caller=caller,
+        callback_url=callback_url,
+        tenant_id=settings.EMULATOR_TENANT_ID,
+    )
+
+
+def announce_call(call: Call, *, wait: bool) -> None:
+    """Post the `created` notification: now (`wait`) or on a background thread."""
+    if wait:
+        _announce(call.id)
+    else:
+        background.spawn_on_commit(_announce, call.id, name=f"created-{call.id}")
+    background.spawn_on_commit(_ring_timer, call.id, name=f"ring-{call.id}")
+
+
+def _announce(call_id: str) -> None:
+    call = Call.objects.get(pk=call_id)
+    notifications.notify(
+        call=call,
+        notification=payloads.call_notification(call, "created"),
+        summary="call created (incoming)",
+        # Nothing came before it to swap with, and holding it would stop the call from
+        # ever being answered.
+        may_hold=False,
+    )
+
+
+def _ring_timer(call_id: str) -> None:
+    key = f"ring:{call_id}"
+    try:
+        # An answer in this process ends the wait early; one elsewhere loses the race below.
+        if not background.wakeup_event(key).wait(clock.to_real(answer_timeout()) + 0.01):
+            _end_unanswered(call_id)
+    finally:
+        background.forget_wakeup(key)
+
+
+def _end_unanswered(call_id: str) -> bool:
+    code, subcode, message = NOT_ANSWERED
+    won = Call.objects.filter(pk=call_id, state=Call.State.INCOMING).update(
+        state=Call.State.TERMINATED,
+        ended_by=Call.EndedBy.RING_TIMEOUT,
+        ended_at=timezone.now(),
+        result_code=code,
+        result_subcode=subcode,
+        result_message=message,
+        etag=F("etag") + 1,
+    )
+    if won:
+        background.spawn_on_commit(_notify_call, call_id, "deleted", name=f"missed-{call_id}")
+    return bool(won)
+
+
+def _notify_call(call_id: str, change_type: str) -> None:
+    call = Call.objects.get(pk=call_id)
+    notifications.notify(
+        call=call,
+        notification=payloads.call_notification(call, change_type),
+        summary=f"call {call.state}",
+    )
+
+
+def find_live_call(call_id: str) -> Call:
+    """The call, or GraphProblem 404 8522 when it is unknown or over."""
+    call = Call.objects.filter(pk=call_id.lower()).first()
+    if call is None:
+        raise call_not_found()
+    if (
+        call.state == Call.State.INCOMING
+        and clock.emulated_since(call.created_at) > answer_timeout()
+        and _end_unanswered(call.id)
+    ):
+        call.refresh_from_db()
+    if not call.is_live:
+        raise call_not_found()
+    return call
+
+
+def answer_call(*, call: Call, callback_uri: str) -> None:
+    if call.state != Call.State.INCOMING:
+        raise bad_request(f"The call is {call.state}: only an incoming call can be answered.")
+    if clock.emulated_since(call.created_at) > answer_timeout():
+        _end_unanswered(call.id)
+        raise call_not_found()
+    won = Call.objects.filter(pk=call.pk, state=Call.State.INCOMING).update(
+        state=Call.State.ESTABLISHING,
+        callback_url=callback_uri,
+        answered_at=timezone.now(),
+        etag=F("etag") + 1,
+    )
+    if not won:
+        raise bad_request("The call was answered or ended while this request ran.")
+    background.wake(f"ring:{call.id}")
+    background.spawn_on_commit(_establish, call.id, name=f"establish-{call.id}")
+
+
+def _establish(call_id: str) -> None:
+    _notify_call(call_id, "updated")
+    time.sleep(clock.to_real(ESTABLISH_DELAY))
+    if Call.objects.filter(pk=call_id, state=Call.State.ESTABLISHING).update(
+        state=Call.State.ESTABLISHED, etag=F("etag") + 1
+    ):
+        _notify_call(call_id, "updated")
+
+
+def hang_up(*, call: Call) -> None:
+    """The bot ends the call (DELETE)."""
+    if not _start_ending(call.id, Call.EndedBy.BOT):
+        raise call_not_found()
+    background.spawn_on_commit(end_call, call.id, name=f"hangup-{call.id}")
+
+
+def caller_hangs_up(call_id: str) -> None:
+    if _start_ending(call_id, Call.EndedBy.CALLER):
+        end_call(call_id)
+
+
+def _start_ending(call_id: str, by: str) -> bool:
+    won = Call.objects.filter(pk=call_id, state__in=LIVE_CALL_STATES).update(
+        state=Call.State.TERMINATING,
+        ended_by=by,
+        ended_at=timezone.now(),
+        etag=F("etag") + 1,
+    )
+    if won:
+        background.wake(f"ring:{call_id}")
+    return bool(won)
+
+
+def end_call(call_id: str) -> None:
+    """After `_start_ending`: settle a running recording, then terminating, terminated."""
+    for op in Operation.objects.filter(
+        call_id=call_id, kind=Operation.Kind.RECORD, status=Operation.Status.RUNNING
+    ):
+        finish_operation(op.id, outcome_at_hangup(op), after_hangup=True)
+    _notify_call(call_id, "updated")
+    code, subcode, message = ENDED
+    if Call.objects.filter(pk=call_id, state=Call.State.TERMINATING).update(
+        state=Call.State.TERMINATED,
+        result_code=code,
+        result_subcode=subcode,
+        result_message=message,
+        etag=F("etag") + 1,
+    ):
+        _notify_call(call_id, "deleted")
+
+
+# --- Operations -----------------------------------------------------------------------------
+
+
+def start_record(
+    *, call: Call, profile: str, params: dict, location_for: Callable[[str], str]
+) -> Operation:
+    if call.state != Call.State.ESTABLISHED:
+        raise bad_request(
+            f"The call is {call.state}; record works only on an established call. "
+            "Wait for its 'established' notification."
+        )
+    op_id = str(uuid.uuid4())
+    op = Operation(
+        id=op_id,
+        call=call,
+        profile=profile,
+        kind=Operation.Kind.RECORD,
+        status=Operation.Status.RUNNING,
+        client_context=params.get("clientContext", ""),
+        parameters=params,
+        recording_location=location_for(op_id),
+        access_token=secrets.token_urlsafe(32),
+    )
+    try:
+        with transaction.atomic():
+            op.save(force_insert=True)
+    except IntegrityError:
+        running = Operation.objects.filter(
+            call=call, kind=Operation.Kind.RECORD, status=Operation.Status.RUNNING
+        ).first()
+        which = f" ({running.id})" if running else ""
+        raise bad_request(
+            f"A record operation{which} is already running on this call. Wait for its "
+            "completion notification, or cancel it with cancelMediaProcessing."
+        ) from None
+    # Imported here: the runner uses this module's finish_operation.
+    from graph_emulator.runner import run_record_operation
+
+    background.spawn_on_commit(run_record_operation, op.id, name=f"record-{op.id}")
+    return op
+
+
+def cancel_media_processing(*, call: Call, profile: str, client_context: str) -> Operation:
+    """Cancel what runs on the call. Answers a completed cancel operation; each cancelled
+    record operation fails with operationCanceled and gets its own notification."""
+    now = timezone.now()
+    cancel_op = Operation.objects.create(
+        call=call,
+        profile=profile,
+        kind=Operation.Kind.CANCEL_MEDIA_PROCESSING,
+        status=Operation.Status.COMPLETED,
+        client_context=client_context,
+        completed_at=now,
+    )
+    for op in Operation.objects.filter(
+        call=call, kind=Operation.Kind.RECORD, status=Operation.Status.RUNNING
+    ):
+        elapsed = clock.emulated_since(op.timeline_started_at) if op.timeline_started_at else 0
+        # Settled now, so the operation reads failed as soon as this request answers;
+        # the notification follows from a thread.
+        if finish_operation(op.id, canceled(min(elapsed, 1e9)), send=False):
+            background.spawn_on_commit(send_completion, op.id, False, name=f"cancelled-{op.id}")
+    return cancel_op
+
+
+def outcome_at_hangup(op: Operation) -> Outcome:
+    if not op.plan or not op.timeline_started_at:
+        # Still fetching prompts: nothing played, nothing recorded.
+        return Outcome("none", 0.0)
+    return cut(Outcome.from_json(op.plan), clock.emulated_since(op.timeline_started_at))
+
+
+def finish_operation(
+    op_id: str, outcome: Outcome, *, after_hangup: bool = False, send: bool = True
+) -> bool:
+    """Settle a running operation with `outcome`. True for the one caller that wins."""
+    op = Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).first()
+    if op is None:
+        return False
+    part = None
+    if outcome.has_recording:
+        # Written before the conditional update and renamed only by the winner, so a
+        # recording is complete the moment its operation reads completed.
+        part = recordings_dir() / f"{op_id}.{uuid.uuid4().hex}.part"
+        chunks = recording_chunks(outcome.segments, outcome.record_start or 0.0)
+        write_wav(part, chunks if outcome.record_start is not None else iter(()))
+    now = timezone.now()
+    expires = None
+    if outcome.has_recording:
+        expires = now + timedelta(seconds=float(settings.GRAPH_EMULATOR_RECORDING_LIFETIME))
+        if faults.take(FaultName.EXPIRE_LINKS) is not None:
+            expires = now
+    result = outcome.result
+    won = Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).update(
+        status=result.status,
+        completion_reason=outcome.reason,
+        result_code=result.code,
+        result_subcode=result.subcode,
+        result_message=outcome.message,
+        recording_file=f"{op_id}.wav" if outcome.has_recording else "",
+        recording_seconds=outcome.recorded_seconds if outcome.has_recording else None,
+        expires_at=expires,
+        plan=outcome.to_json(),
+        completed_at=now,
+        last_action_at=now,
+        etag=F("etag") + 1,
+    )
+    if not won:
+        if part:
+            part.unlink(missing_ok=True)
+        return False
+    if part:
+        part.replace(recordings_dir() / f"{op_id}.wav")
+    background.wake(op_id)
+    purge_expired_recordings()
+    if send:
+        send_completion(op_id, after_hangup)
+    return True
+
+
+def send_completion(op_id: str, after_hangup: bool) -> None:
+    op = Operation.objects.select_related("call").get(pk=op_id)
+    kwargs = {
+        "call": op.call,
+        "notification": payloads.operation_notification(op),
+        "summary": f"record {op.status}: {op.completion_reason}",
+        "operation_id": op.id,
+        "profile": op.profile,
+    }
+    if after_hangup and faults.take(FaultName.LOSE_COMPLETION_ON_HANGUP) is not None:
+        notifications.record_lost(**kwargs)
+        return
+    notifications.notify(**kwargs)
+
+
+def recording_path(op: Operation) -> Path | None:
+    if not op.recording_file:
+        return None
+    return recordings_dir() / Path(op.recording_file).name
+
+
+def purge_expired_recordings() -> None:
+    expired = Operation.objects.filter(expires_at__lte=timezone.now()).exclude(recording_file="")
+    for op in expired.only("id", "recording_file"):
+        path = recording_path(op)
+        if path is not None:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,215 @@
+"""Graph-like validation of a record request, per profile (see graph-contract.md).
+
+`validate_record_body()` answers the normalised parameters the runner works from, or raises
+GraphProblem 400 naming every problem it found, in sentences.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from graph_emulator.errors import bad_request
+from graph_emulator.models import Operation
+from graph_emulator.script import DTMF_KEYS
+
+MEDIA_PROMPT = "#microsoft.graph.mediaPrompt"
+SILENCE_PROMPT = "#microsoft.graph.silencePrompt"
+CLIENT_CONTEXT_MAX = 256
+DEFAULT_TIMEOUT = 5
+
+
+@dataclass(frozen=True)
+class Limits:
+    type_name: str
+    fields: frozenset[str]
+    prompt_types: tuple[str, ...]
+    max_prompts: int
+    loop: bool
+    max_duration: int
+    max_silence: int  # for both silence timeouts
+
+
+COMMON_FIELDS = frozenset(
+    {
+        "prompts",
+        "bargeInAllowed",
+        "initialSilenceTimeoutInSeconds",
+        "maxSilenceTimeoutInSeconds",
+        "maxRecordDurationInSeconds",
+        "playBeep",
+        "stopTones",
+        "clientContext",
+    }
+)
+
+LIMITS = {
+    Operation.Profile.BETA_RECORD: Limits(
+        type_name="microsoft.graph.record",
+        fields=COMMON_FIELDS | {"streamWhileRecording", "recordingFormat"},
+        prompt_types=(MEDIA_PROMPT, SILENCE_PROMPT),
+        # Graph's beta documents no number; the emulator allows 20.
+        max_prompts=20,
+        loop=True,
+        max_duration=1800,
+        max_silence=300,
+    ),
+    Operation.Profile.V1: Limits(
+        type_name="microsoft.graph.recordResponse",
+        fields=COMMON_FIELDS,
+        prompt_types=(MEDIA_PROMPT,),
+        max_prompts=1,
+        loop=False,
+        max_duration=120,
+        max_silence=120,
+    ),
+}
+MAX_LOOP = 100
+MAX_SILENCE_PROMPT_MS = 300_000
+MAX_STOP_TONES = 16
+MAX_STOP_TONE_KEYS = 4
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int(problems: list[str], name: str, value: Any, low: int, high: int) -> int | None:
+    if not _is_int(value) or not low <= value <= high:
+        problems.append(f"{name} must be a whole number from {low} to {high} (got {value!r}).")
+        return None
+    return value
+
+
+def _check_bool(problems: list[str], name: str, value: Any) -> bool | None:
+    if not isinstance(value, bool):
+        problems.append(f"{name} must be true or false (got {value!r}).")
+        return None
+    return value
+
+
+def _prompt(problems: list[str], index: int, prompt: Any, limits: Limits) -> dict | None:
+    where = f"prompts[{index}]"
+    if not isinstance(prompt, dict):
+        problems.append(f"{where} must be an object.")
+        return None
+    kind = prompt.get("@odata.type")
+    if kind not in limits.prompt_types:
+        allowed = " or ".join(f"'{t}'" for t in limits.prompt_types)
+        problems.append(f"{where} has @odata.type {kind!r}; this version accepts {allowed}.")
+        return None
+    if kind == SILENCE_PROMPT:
+        allowed_keys = {"@odata.type", "duration"}
+    else:
+        allowed_keys = {"@odata.type", "mediaInfo"} | ({"loop"} if limits.loop else set())
+    for key in sorted(set(prompt) - allowed_keys):
+        problems.append(f"The property '{key}' does not exist on type '{kind.lstrip('#')}'.")
+    if kind == SILENCE_PROMPT:
+        ms = _check_int(
+            problems, f"{where}.duration", prompt.get("duration"), 1, MAX_SILENCE_PROMPT_MS
+        )
+        return {"kind": "silence", "ms": ms} if ms is not None else None
+    info = prompt.get("mediaInfo")
+    if not isinstance(info, dict):
+        problems.append(f"{where}.mediaInfo must be an object with a uri.")
+        return None
+    uri = info.get("uri")
+    parts = urlsplit(uri) if isinstance(uri, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(f"{where}.mediaInfo.uri must be an absolute http(s) URL (got {uri!r}).")
+        return None
+    resource_id = info.get("resourceId", "")
+    if resource_id is not None and not isinstance(resource_id, str):
+        problems.append(f"{where}.mediaInfo.resourceId must be a string.")
+    loop = 1
+    if "loop" in prompt and limits.loop:
+        # 0 and 1 both play the prompt once.
+        value = _check_int(problems, f"{where}.loop", prompt["loop"], 0, MAX_LOOP)
+        loop = max(1, value or 1)
+    return {"kind": "media", "uri": uri, "resourceId": resource_id or "", "loop": loop}
+
+
+def validate_record_body(body: Any, profile: str) -> dict:
+    limits = LIMITS[profile]
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    problems: list[str] = []
+    for key in sorted(body):
+        if not key.startswith("@") and key not in limits.fields:
+            problems.append(f"The property '{key}' does not exist on type '{limits.type_name}'.")
+
+    prompts = body.get("prompts")
+    clean_prompts: list[dict] = []
+    if prompts is not None:
+        if not isinstance(prompts, list):
+            problems.append("prompts must be a list.")
+        elif len(prompts) > limits.max_prompts:
+            problems.append(
+                f"This version accepts at most {limits.max_prompts} prompt(s); got {len(prompts)}."
+            )
+        else:
+            for index, prompt in enumerate(prompts):
+                clean = _prompt(problems, index, prompt, limits)
+                if clean:
+                    clean_prompts.append(clean)
+
+    params: dict[str, Any] = {"prompts": clean_prompts}
+    for name, default in (("bargeInAllowed", False), ("playBeep", True)):
+        value = body.get(name)
+        params[name] = default if value is None else _check_bool(problems, name, value)
+    for name, high in (
+        ("initialSilenceTimeoutInSeconds", limits.max_silence),
+        ("maxSilenceTimeoutInSeconds", limits.max_silence),
+        ("maxRecordDurationInSeconds", limits.max_duration),
+    ):
+        value = body.get(name)
+        params[name] = (
+            DEFAULT_TIMEOUT if value is None else _check_int(problems, name, value, 1, high)
+        )
+
+    tones = body.get("stopTones")
+    params["stopTones"] = []
+    if tones is not None:
+        if not isinstance(tones, list) or len(tones) > MAX_STOP_TONES:
+            problems.append(f"stopTones must be a list of at most {MAX_STOP_TONES} strings.")
+        else:
+            for tone in tones:
+                ok = isinstance(tone, str) and 1 <= len(tone) <= MAX_STOP_TONE_KEYS
+                if not ok or any(key not in DTMF_KEYS for key in tone.upper()):
+                    problems.append(
+                        f"stopTones: {tone!r} is not a tone; use 1 to {MAX_STOP_TONE_KEYS} of "
+                        "the keys 0-9 * # A-D."
+                    )
+                else:
+                    params["stopTones"].append(tone.upper())
+
+    context = body.get("clientContext")
+    if context is not None and (not isinstance(context, str) or len(context) > CLIENT_CONTEXT_MAX):
+        problems.append(
+            f"clientContext must be a string of at most {CLIENT_CONTEXT_MAX} characters."
+        )
+    params["clientContext"] = context if isinstance(context, str) else ""
+
+    if "streamWhileRecording" in limits.fields:
+        value = body.get("streamWhileRecording")
+        params["streamWhileRecording"] = (
+            False if value is None else _check_bool(problems, "streamWhileRecording", value)
+        )
+        fmt = body.get("recordingFormat")
+        if fmt is not None and (not isinstance(fmt, str) or fmt.lower() != "wav"):
+            problems.append(f"recordingFormat must be 'wav' (got {fmt!r}).")
+        params["recordingFormat"] = "wav"
+
+    if problems:
+        raise bad_request(" ".join(problems))
+    return params
+
+
+def validate_client_context(body: dict) -> str:
+    context = body.get("clientContext")
+    if context is None:
+        return ""
+    if not isinstance(context, str) or len(context) > CLIENT_CONTEXT_MAX:
+        raise bad_request(
+            f"clientContext must be a string of at most {CLIENT_CONTEXT_MAX} characters."
+        )
+    return context
