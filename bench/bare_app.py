@@ -1,22 +1,13 @@
 """The baseline for bench/webhook.py: a bare Django view that answers 202, nothing else.
 
-Served by gunicorn exactly like Recorder, so the ratio between the two measures what
-Recorder's webhook adds (token check, storing, applying), not the server.
+It runs with Recorder's own settings and middleware (bench.bare_settings), served by
+gunicorn exactly like Recorder, so the ratio between the two measures what the webhook
+itself adds (checking the token, storing, applying), not the server or the framework.
 """
 
-from django.conf import settings
-from django.core.wsgi import get_wsgi_application
 from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
-
-settings.configure(
-    DEBUG=False,
-    SECRET_KEY="bench-only",
-    ALLOWED_HOSTS=["127.0.0.1"],
-    ROOT_URLCONF=__name__,
-    MIDDLEWARE=[],
-)
 
 
 @csrf_exempt
@@ -26,5 +17,3 @@ def accept(request):
 
 
 urlpatterns = [path("api/calls", accept)]
-
-application = get_wsgi_application()

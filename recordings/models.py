@@ -12,6 +12,10 @@ class GraphIdQuerySet(models.QuerySet):
         # (`graph_id__iexact` compiles to UPPER(...) on PostgreSQL and scans the table.)
         return self.filter(Exact(Lower("graph_id"), graph_id.lower()))
 
+    def one_with_graph_id(self, graph_id: str):
+        # The unique index allows at most one row, so no ORDER BY (first() would add one).
+        return next(iter(self.with_graph_id(graph_id).order_by()[:1]), None)
+
 
 class Profile(models.TextChoices):
     BETA_RECORD = "beta-record", "beta-record (POST /app/calls/{id}/record)"

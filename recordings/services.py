@@ -5,6 +5,7 @@ outside any transaction, and its outcome saved after. Notifications are applied 
 on the call row, so a notification and the operation it names can't miss each other.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -217,7 +218,7 @@ def answer_call(*, call: Call, client: GraphClient | None = None) -> bool:
 
 
 def store_notification(
-    *, body: bytes, headers: dict, remote_addr: str | None, claims: dict
+    *, body: bytes, headers: dict, remote_addr: str | None, claims: dict, **fields
 ) -> Notification:
     return Notification.objects.create(
         body=body,
@@ -225,60 +226,70 @@ def store_notification(
         headers=headers,
         remote_addr=remote_addr,
         token_claims=claims,
+        **fields,
     )
 
 
 def receive_notification(
     *, body: bytes, headers: dict, remote_addr: str | None, claims: dict
 ) -> Notification:
-    """Store an authenticated POST raw, then apply it: one transaction, one commit.
+    """Store an authenticated POST raw, then apply it, in one transaction: one commit.
 
-    The apply runs in a savepoint, so when it fails the raw row is still committed with the
-    reason, and the error is raised afterwards. If the process dies first, nothing was
-    answered, and Graph delivers again.
+    When the apply fails, its transaction takes the row with it, so the POST is stored
+    again on its own with the reason, and the error raised. If the process dies in between,
+    nothing was answered, and Graph delivers again: nothing is lost either way.
     """
-    with transaction.atomic():
-        notification = store_notification(
-            body=body, headers=headers, remote_addr=remote_addr, claims=claims
+    try:
+        with transaction.atomic():
+            notification = store_notification(
+                body=body, headers=headers, remote_addr=remote_addr, claims=claims
+            )
+            _apply_and_mark(notification)
+    except Exception as err:
+        store_notification(
+            body=body,
+            headers=headers,
+            remote_addr=remote_addr,
+            claims=claims,
+            **_failure(err),
         )
-        error = _apply_and_record(notification)
-    if error is not None:
-        raise error
+        raise
     return notification
 
 
 def apply_notification(notification: Notification) -> Notification:
     """Apply a stored POST again (the admin's re-apply). Safe to repeat: every step is
-    idempotent. Errors are saved on the row, then raised."""
-    with transaction.atomic():
-        error = _apply_and_record(notification)
-    if error is not None:
-        raise error
+    idempotent. A failure is saved on the row, then raised."""
+    try:
+        with transaction.atomic():
+            _apply_and_mark(notification)
+    except Exception as err:
+        fields = _failure(err)
+        Notification.objects.filter(pk=notification.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(notification, name, value)
+        raise
     return notification
 
 
-def _apply_and_record(notification: Notification) -> Exception | None:
-    error: Exception | None = None
-    try:
-        with transaction.atomic():
-            unmatched = _apply_items(_parse_stored(notification))
-        fields = {
-            "processed_at": timezone.now(),
-            "matched": not unmatched,
-            "unmatched_operation_ids": sorted(unmatched),
-            "error": "",
-            "traceback": "",
-        }
-    except PayloadError as err:
-        error = err
-        fields = {"error": str(err), "traceback": ""}
-    except Exception as err:
-        error = err
-        fields = {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+def _apply_and_mark(notification: Notification) -> None:
+    unmatched = _apply_items(_parse_stored(notification))
+    fields = {
+        "processed_at": timezone.now(),
+        "matched": not unmatched,
+        "unmatched_operation_ids": sorted(unmatched),
+        "error": "",
+        "traceback": "",
+    }
     Notification.objects.filter(pk=notification.pk).update(**fields)
     for name, value in fields.items():
         setattr(notification, name, value)
-    return error
+
+
+def _failure(err: Exception) -> dict[str, str]:
+    if isinstance(err, PayloadError):
+        return {"error": str(err), "traceback": ""}
+    return {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
 
 
 def _parse_stored(notification: Notification) -> list[ParsedNotification]:
@@ -312,18 +323,18 @@ def _apply_items(items: list[ParsedNotification]) -> set[str]:
 def _apply_operation_notification(item: ParsedNotification) -> bool:
     """Apply one record-operation notification; False when the operation is not known yet.
 
-    Runs inside _apply_and_record's transaction. The common case locks only the operation's
+    Runs inside the notification's transaction. The common case locks only the operation's
     row. When the operation is missing, the call's row is locked and the operation looked up
     again: start_recording holds that lock while it creates the operation and looks for
     notifications that waited for it, so the two cannot miss each other.
     """
     operation_id = item.operation.id or item.operation_id
-    operations = RecordOperation.objects.select_for_update().with_graph_id(operation_id)
-    operation = operations.first()
+    operations = RecordOperation.objects.select_for_update()
+    operation = operations.one_with_graph_id(operation_id)
     if operation is None:
         if _lock_call(item.call_id) is None:
             return False
-        operation = operations.first()
+        operation = operations.one_with_graph_id(operation_id)
         if operation is None:
             return False
     _advance_operation(operation, item.operation)
@@ -331,7 +342,7 @@ def _apply_operation_notification(item: ParsedNotification) -> bool:
 
 
 def _apply_call_notification(item: ParsedNotification) -> None:
-    """Create or move a call. Runs inside _apply_and_record's transaction."""
+    """Create or move a call. Runs inside the notification's transaction."""
     parsed: ParsedCall = item.call
     graph_id = parsed.id or item.call_id
     call = _lock_call(graph_id)
@@ -359,7 +370,7 @@ def _apply_call_notification(item: ParsedNotification) -> None:
 def _lock_call(graph_call_id: str | None) -> Call | None:
     if not graph_call_id:
         return None
-    return Call.objects.select_for_update().with_graph_id(graph_call_id).first()
+    return Call.objects.select_for_update().one_with_graph_id(graph_call_id)
 
 
 # Calls move forward through these ranks; within rank 2 they move freely (hold, transfer).
@@ -465,8 +476,22 @@ def _advance_operation(operation: RecordOperation, parsed: ParsedOperation) -> b
     _copy_outcome(operation, parsed)
     if operation.is_final:
         operation.finished_at = timezone.now()
-    operation.save()
+    operation.save(update_fields=OUTCOME_FIELDS)
     return True
+
+
+OUTCOME_FIELDS = [
+    "status",
+    "completion_reason",
+    "result_code",
+    "result_subcode",
+    "result_message",
+    "recording_location",
+    "recording_access_token",
+    "graph_last_action_at",
+    "finished_at",
+    "updated_at",
+]
 
 
 def _copy_outcome(operation: RecordOperation, parsed: ParsedOperation) -> None:
@@ -491,7 +516,8 @@ def _apply_waiting_notifications(operation: RecordOperation) -> None:
     for notification in waiting:
         if any(str(i).lower() == wanted for i in notification.unmatched_operation_ids):
             # A failure stays on that notification's row; it must not undo this operation.
-            _apply_and_record(notification)
+            with contextlib.suppress(Exception):
+                apply_notification(notification)
 
 
 # --- Closing what Graph never finishes ------------------------------------------------------

@@ -9,6 +9,9 @@ sender posts would let anyone fill the database.
 """
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 
 import jwt
 from django.conf import settings
@@ -60,8 +63,55 @@ class GraphNotifier:
         return f"Graph ({self.claims.get('iss')})"
 
 
+class VerifiedTokens:
+    """Tokens that passed every check, with their claims, until they expire.
+
+    Graph signs one token and sends it with notification after notification for up to an
+    hour: checking its signature once is enough. A token is kept only after the full check,
+    and its expiry is checked again on every use. Bounded, least recently used first out.
+    """
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._claims: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> dict | None:
+        with self._lock:
+            claims = self._claims.get(token)
+            if claims is None:
+                return None
+            if claims["exp"] + settings.NOTIFICATION_LEEWAY_SECONDS < time.time():
+                del self._claims[token]
+                return None
+            self._claims.move_to_end(token)
+            return claims
+
+    def put(self, token: str, claims: dict) -> None:
+        with self._lock:
+            self._claims[token] = claims
+            self._claims.move_to_end(token)
+            while len(self._claims) > self.size:
+                self._claims.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._claims.clear()
+
+
+verified_tokens = VerifiedTokens()
+
+
 def verify_notification_token(token: str) -> dict:
     """Return the claims of a notification JWT, or raise AuthenticationFailed saying why."""
+    claims = verified_tokens.get(token)
+    if claims is None:
+        claims = _verify(token)
+        verified_tokens.put(token, claims)
+    return claims
+
+
+def _verify(token: str) -> dict:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as err:

@@ -35,7 +35,9 @@ def fresh_keys(monkeypatch, settings, graph_http):
         refetch_interval=settings.NOTIFICATION_KEYS_REFETCH_SECONDS,
     )
     monkeypatch.setattr(webhook, "notification_keys", lambda: keys)
-    return keys
+    webhook.verified_tokens.clear()
+    yield keys
+    webhook.verified_tokens.clear()
 
 
 @pytest.fixture

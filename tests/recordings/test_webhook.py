@@ -140,6 +140,27 @@ def test_it_accepts_the_bot_framework_issuer(post, make_token, make_operation):
     )
 
 
+def test_a_token_graph_sends_again_is_checked_in_full_only_once(post, make_token, monkeypatch):
+    from recordings import webhook
+
+    checks = []
+    full_check = webhook._verify
+    monkeypatch.setattr(webhook, "_verify", lambda token: checks.append(token) or full_check(token))
+    token = make_token()
+    for _ in range(3):
+        assert post(completed_v1(), token=token).status_code == 202
+    assert len(checks) == 1
+
+
+def test_a_checked_token_is_refused_once_it_expires(post, make_token, settings):
+    settings.NOTIFICATION_LEEWAY_SECONDS = 0
+    expires = int(time.time()) + 1
+    token = make_token(exp=expires)
+    assert post(completed_v1(), token=token).status_code == 202
+    time.sleep(expires - time.time() + 1.05)  # PyJWT rejects only once now > exp
+    assert post(completed_v1(), token=token).status_code == 401
+
+
 def test_it_answers_503_and_stores_nothing_when_keys_cannot_be_fetched(post, graph_http, settings):
     graph_http.replace("GET", settings.NOTIFICATION_OPENID_CONFIG_URL, status=500)
     response = post(completed_v1())
