@@ -89,12 +89,18 @@ def _claim_held(call: Call) -> Delivery | None:
             status=Delivery.Status.PENDING
         ):
             held.status = Delivery.Status.PENDING
+            background.wake(f"hold:{held.pk}")
             return held
     return None
 
 
 def _release_after(delivery_id: int, seconds: float) -> None:
-    time.sleep(seconds)
+    key = f"hold:{delivery_id}"
+    try:
+        # Woken early when a later notification claims it (in this process).
+        background.wakeup_event(key).wait(seconds)
+    finally:
+        background.forget_wakeup(key)
     if Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.HELD).update(
         status=Delivery.Status.PENDING
     ):

@@ -145,6 +145,8 @@ def receiver(settings) -> Iterator[Receiver]:
     bot = Receiver()
     settings.GRAPH_EMULATOR_CALLBACK_URL = bot.url
     yield bot
+    # Let the emulator finish talking to the bot before the bot goes away.
+    background.wait_idle(10)
     bot.close()
 
 
@@ -212,7 +214,9 @@ def established(graph: Graph, receiver: Receiver) -> Callable[..., str]:
         path = f"/emulator/v1.0/communications/calls/{call.id}/answer"
         response = graph.post(path, answer_body(receiver))
         assert response.status_code == 202, response.content
-        receiver.wait_for(lambda ns: "established" in states(ns))
+        receiver.wait_for(
+            lambda ns: "established" in states([n for n in ns if call.id in n["resourceUrl"]])
+        )
         return call.id
 
     return make
