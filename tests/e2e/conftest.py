@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from recordings import webhook
-from recordings.graph import NotificationKeys
+from recordings.graph import NotificationKeys, tokens
 from recordings.models import Call, RecordOperation
 from tests.conftest import REPO
 
@@ -63,6 +63,8 @@ class Recorder:
             ):
                 value = float(value)
             setattr(self.settings, name, value)
+        # Graph's 15 s to answer is wall-clock time for the bot: the worker's pace is real.
+        self.settings.GRAPH_EMULATOR_ANSWER_TIMEOUT = 15 / TIME_SCALE
         self.settings.TASKS = {
             "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
         }
@@ -72,6 +74,10 @@ class Recorder:
             refetch_interval=30,
         )
         self.monkeypatch.setattr(webhook, "notification_keys", lambda: keys)
+        webhook.verified_tokens.clear()
+        # Each test's emulator signs with a key of its own (the database is emptied between
+        # tests), so an app token cached by an earlier test would be refused.
+        self.monkeypatch.setattr(tokens, "_providers", {})
 
     def start_worker(self) -> None:
         env = {
