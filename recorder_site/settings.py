@@ -224,6 +224,8 @@ RECORDER_OVERDUE_MARGIN_SECONDS = env.float("RECORDER_OVERDUE_MARGIN_SECONDS", d
 GRAPH_EMULATOR_TIME_SCALE = env.float("GRAPH_EMULATOR_TIME_SCALE", default=1.0)
 # Where the emulator posts notifications for calls it rings (the bot's registered URL).
 GRAPH_EMULATOR_CALLBACK_URL = env.str("GRAPH_EMULATOR_CALLBACK_URL", default=NOTIFICATION_URL)
+# Graph gives a bot 15 s to answer a ringing call.
+GRAPH_EMULATOR_ANSWER_TIMEOUT = env.float("GRAPH_EMULATOR_ANSWER_TIMEOUT", default=15.0)
 GRAPH_EMULATOR_RECORDING_LIFETIME = env.float("GRAPH_EMULATOR_RECORDING_LIFETIME", default=600.0)
 GRAPH_EMULATOR_DATA_DIR = env.path("GRAPH_EMULATOR_DATA_DIR", default=BASE_DIR / "var" / "emulator")
 
