@@ -83,8 +83,6 @@ def run_record_operation(op_id: str) -> None:
                 return
             if not Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).exists():
                 return
-        won = services.finish_operation(op_id, outcome, after_hangup=outcome.caller_hung_up)
-        if won and outcome.caller_hung_up:
-            services.caller_hangs_up(op.call_id)
+        services.complete_as_planned(op_id, outcome)
     finally:
         background.forget_wakeup(op_id)

@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CALLER = "+15550100"
 ESTABLISH_DELAY = 0.5  # emulated seconds between establishing and established
+# A running operation this long (real seconds) past its planned end, or this long without a
+# plan, has lost its runner: the next request that touches its call settles it.
+OVERDUE_GRACE_SECONDS = 2.0
+LOST_RUNNER_SECONDS = 300.0
 ENDED = (200, 5001, "The conversation has ended.")
 # Not documented by Graph for this case; the emulator's choice (README.md).
 NOT_ANSWERED = (408, 5002, "The call was not answered in time.")
@@ -62,12 +66,14 @@ def place_call(*, script: str, caller: str = DEFAULT_CALLER, callback_url: str =
 
 
 def announce_call(call: Call, *, wait: bool) -> None:
-    """Post the `created` notification: now (`wait`) or on a background thread."""
+    """Post the `created` notification: now (`wait`, for a process about to exit, like the
+    `emulator_call` command) or on a background thread that also ends the call if nobody
+    answers in time. Without that thread the call still ends when it is next touched."""
     if wait:
         _announce(call.id)
     else:
         background.spawn_on_commit(_announce, call.id, name=f"created-{call.id}")
-    background.spawn_on_commit(_ring_timer, call.id, name=f"ring-{call.id}")
+        background.spawn_on_commit(_ring_timer, call.id, name=f"ring-{call.id}")
 
 
 def _announce(call_id: str) -> None:
@@ -130,6 +136,7 @@ def find_live_call(call_id: str) -> Call:
         call.refresh_from_db()
     if not call.is_live:
         raise call_not_found()
+    settle_overdue(call)
     return call
 
 
@@ -265,6 +272,34 @@ def cancel_media_processing(*, call: Call, profile: str, client_context: str) ->
         if finish_operation(op.id, canceled(min(elapsed, 1e9)), send=False):
             background.spawn_on_commit(send_completion, op.id, False, name=f"cancelled-{op.id}")
     return cancel_op
+
+
+def complete_as_planned(op_id: str, outcome: Outcome) -> bool:
+    """The operation reached the end its plan foresaw (and the caller may hang up there)."""
+    won = finish_operation(op_id, outcome, after_hangup=outcome.caller_hung_up)
+    if won and outcome.caller_hung_up:
+        caller_hangs_up(Operation.objects.values_list("call_id", flat=True).get(pk=op_id))
+    return won
+
+
+def settle_overdue(call: Call) -> None:
+    """Finish record operations whose runner is gone (the server restarted mid-recording):
+    their plan says when they end, and that time is well past."""
+    now = timezone.now()
+    running = Operation.objects.filter(
+        call=call, kind=Operation.Kind.RECORD, status=Operation.Status.RUNNING
+    )
+    for op in running:
+        if op.plan and op.timeline_started_at:
+            outcome = Outcome.from_json(op.plan)
+            real = clock.to_real(outcome.ends_at) + OVERDUE_GRACE_SECONDS
+            if now > op.timeline_started_at + timedelta(seconds=real):
+                background.spawn_on_commit(
+                    complete_as_planned, op.id, outcome, name=f"overdue-{op.id}"
+                )
+        elif now > op.created_at + timedelta(seconds=LOST_RUNNER_SECONDS):
+            lost = Outcome("unspecifiedError", 0.0, detail="the media platform lost it")
+            background.spawn_on_commit(finish_operation, op.id, lost, name=f"lost-{op.id}")
 
 
 def outcome_at_hangup(op: Operation) -> Outcome:

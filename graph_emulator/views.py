@@ -325,9 +325,6 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "issuer": signing.NOTIFICATION_ISSUER,
-            "authorization_endpoint": request.build_absolute_uri(
-                reverse("graph_emulator:openid-configuration")
-            ),
             "jwks_uri": request.build_absolute_uri(reverse("graph_emulator:keys")),
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],

@@ -83,3 +83,17 @@ def test_cancel_over_http_near_the_natural_end_sends_one_completion(
         data["status"],
         data["completionReason"],
     )
+
+
+def test_a_recording_whose_runner_died_is_settled_when_its_call_is_touched(
+    graph, receiver, established
+):
+    call_id = established("speak 1")
+    op, _ = running_operation(Call.objects.get(pk=call_id))
+    # As if the server restarted mid-recording: nothing is waiting for this plan any more.
+    Operation.objects.filter(pk=op.pk).update(
+        timeline_started_at=timezone.now() - timezone.timedelta(seconds=10)
+    )
+    assert graph.get(f"/emulator/v1.0/communications/calls/{call_id}").status_code == 200
+    [data] = receiver.wait_for(completions)
+    assert (data["id"], data["completionReason"]) == (op.id, "maxRecordDurationReached")
