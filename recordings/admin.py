@@ -13,6 +13,11 @@ from recordings.models import (
 )
 
 
+admin.site.site_header = "Recorder"
+admin.site.site_title = "Recorder"
+admin.site.index_title = "Calls and recordings"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False

@@ -22,8 +22,11 @@ TEST_KID = "recorder-test-key"
 
 
 def contract_sample(name: str) -> dict:
-    """A JSON sample of the Graph contract, e.g. contract_sample("v1.0/notification-completed")."""
-    path = CONTRACT / f"{name}.json"
+    """A JSON sample of the Graph contract, e.g. contract_sample("v1.0/notification-completed").
+
+    The suite needs them: a missing sample is an error, never a skipped test.
+    """
+    path = CONTRACT / (name if name.endswith(".json") else f"{name}.json")
     if not path.exists():
         raise FileNotFoundError(
             f"Contract sample {path} is missing: the suite needs shared/contract."

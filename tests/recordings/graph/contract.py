@@ -1,26 +1,26 @@
-"""The shared Graph contract samples (shared/contract, beside the repository).
-
-The suite needs them: a missing directory is an error at import, never a skipped test.
+"""The Graph contract samples as the client's tests use them, and the RecordSpecs the two
+request samples stand for.
 """
 
-import json
-from pathlib import Path
-from typing import Any
-
 from recordings.graph import PromptSpec, RecordSpec
+from tests.conftest import CONTRACT as CONTRACT_DIR
+from tests.conftest import REPO as REPO_ROOT
+from tests.conftest import contract_sample as load
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CONTRACT_DIR = REPO_ROOT.parent / "shared" / "contract"
+__all__ = [
+    "BEEP",
+    "BETA_EXAMPLE",
+    "CONTRACT_DIR",
+    "REPO_ROOT",
+    "V1_EXAMPLE",
+    "load",
+    "notification_samples",
+]
 
 if not CONTRACT_DIR.is_dir():
     raise FileNotFoundError(
         f"The Graph contract samples are missing: expected {CONTRACT_DIR} beside the repository."
     )
-
-
-def load(name: str) -> Any:
-    """A sample by its path under shared/contract, e.g. load("v1.0/record-response.json")."""
-    return json.loads((CONTRACT_DIR / name).read_text())
 
 
 def notification_samples() -> list[str]:
