@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from recordings.graph import (
@@ -155,9 +156,8 @@ def start_recording(
             client_context=result.operation.client_context or spec.client_context,
             status=OperationStatus.RUNNING,
             graph_created_at=result.operation.created,
-            graph_last_action_at=result.operation.last_action,
+            **_outcome(result.operation),
         )
-        _copy_outcome(operation, result.operation)
         operation.save()
         RecordRequest.objects.filter(pk=record_request.pk).update(
             status=RequestStatus.ACCEPTED,
@@ -323,21 +323,18 @@ def _apply_items(items: list[ParsedNotification]) -> set[str]:
 def _apply_operation_notification(item: ParsedNotification) -> bool:
     """Apply one record-operation notification; False when the operation is not known yet.
 
-    Runs inside the notification's transaction. The common case locks only the operation's
-    row. When the operation is missing, the call's row is locked and the operation looked up
+    Runs inside the notification's transaction. The common case is one conditional UPDATE.
+    When the operation is missing, the call's row is locked and the operation looked up
     again: start_recording holds that lock while it creates the operation and looks for
     notifications that waited for it, so the two cannot miss each other.
     """
     operation_id = item.operation.id or item.operation_id
-    operations = RecordOperation.objects.select_for_update()
-    operation = operations.one_with_graph_id(operation_id)
-    if operation is None:
-        if _lock_call(item.call_id) is None:
-            return False
-        operation = operations.one_with_graph_id(operation_id)
-        if operation is None:
-            return False
-    _advance_operation(operation, item.operation)
+    operations = RecordOperation.objects.with_graph_id(operation_id)
+    if _advance_operation(operations, item.operation) or operations.exists():
+        return True  # moved, or known and Graph's word was a replay or stale
+    if _lock_call(item.call_id) is None or not operations.exists():
+        return False
+    _advance_operation(operations, item.operation)
     return True
 
 
@@ -451,61 +448,49 @@ def _schedule_close_after_call_end() -> None:
     task.enqueue()
 
 
-def _advance_operation(operation: RecordOperation, parsed: ParsedOperation) -> bool:
-    """Move an operation forward by Graph's word. Returns whether anything changed.
+def _advance_operation(operations: QuerySet, parsed: ParsedOperation) -> bool:
+    """Move the operation in `operations` forward by Graph's word; True if it moved.
 
-    Final is final, and a status never moves back: a replayed or stale notification is a
-    no-op. The caller holds the row lock.
+    One conditional UPDATE: it matches only while the stored status ranks below the new
+    one, so final is final, a status never moves back, and of two deliveries at once
+    exactly one moves it (the database re-checks the condition under the row lock).
     """
     rank = RecordOperation.STATUS_RANK
     new_status = parsed.status
-    if operation.is_final:
-        return False
     if new_status not in rank:
-        logger.warning("Operation %s: unknown status %r ignored", operation.graph_id, new_status)
+        logger.warning("Operation %s: unknown status %r ignored", parsed.id, new_status)
         return False
-    if rank[new_status] < rank[operation.status]:
-        return False
-    if rank[new_status] == rank[operation.status] and new_status == operation.status:
-        if parsed.last_action and parsed.last_action != operation.graph_last_action_at:
-            operation.graph_last_action_at = parsed.last_action
-            operation.save(update_fields=["graph_last_action_at", "updated_at"])
-            return True
-        return False
-    operation.status = new_status
-    _copy_outcome(operation, parsed)
-    if operation.is_final:
-        operation.finished_at = timezone.now()
-    operation.save(update_fields=OUTCOME_FIELDS)
-    return True
+    now = timezone.now()
+    earlier = [status for status, r in rank.items() if r < rank[new_status]]
+    changes = {**_outcome(parsed), "status": new_status, "updated_at": now}
+    if new_status in RecordOperation.FINAL_STATUSES:
+        changes["finished_at"] = now
+    if operations.filter(status__in=earlier).update(**changes):
+        return True
+    if parsed.last_action and new_status not in RecordOperation.FINAL_STATUSES:
+        # Same status again: only Graph's last-action time may have news.
+        operations.filter(status=new_status).exclude(
+            graph_last_action_at=parsed.last_action
+        ).update(graph_last_action_at=parsed.last_action, updated_at=now)
+    return False
 
 
-OUTCOME_FIELDS = [
-    "status",
-    "completion_reason",
-    "result_code",
-    "result_subcode",
-    "result_message",
-    "recording_location",
-    "recording_access_token",
-    "graph_last_action_at",
-    "finished_at",
-    "updated_at",
-]
-
-
-def _copy_outcome(operation: RecordOperation, parsed: ParsedOperation) -> None:
-    operation.completion_reason = parsed.completion_reason or operation.completion_reason
+def _outcome(parsed: ParsedOperation) -> dict:
+    """What Graph said about the outcome; what it left out keeps its stored value."""
+    fields = {}
+    if parsed.completion_reason:
+        fields["completion_reason"] = parsed.completion_reason
     if parsed.result_code is not None:
-        operation.result_code = parsed.result_code
-        operation.result_subcode = parsed.result_subcode
-        operation.result_message = parsed.result_message or ""
+        fields["result_code"] = parsed.result_code
+        fields["result_subcode"] = parsed.result_subcode
+        fields["result_message"] = parsed.result_message or ""
     if parsed.recording_location:
-        operation.recording_location = parsed.recording_location
+        fields["recording_location"] = parsed.recording_location
     if parsed.recording_access_token:
-        operation.recording_access_token = parsed.recording_access_token
+        fields["recording_access_token"] = parsed.recording_access_token
     if parsed.last_action:
-        operation.graph_last_action_at = parsed.last_action
+        fields["graph_last_action_at"] = parsed.last_action
+    return fields
 
 
 def _apply_waiting_notifications(operation: RecordOperation) -> None:
@@ -589,25 +574,20 @@ def reconcile_operation(*, operation: RecordOperation, client: GraphClient | Non
     except GraphError as err:
         logger.warning("Could not ask Graph about operation %s: %s", operation.graph_id, err)
         return False
-    with transaction.atomic():
-        locked = RecordOperation.objects.select_for_update().get(pk=operation.pk)
-        _advance_operation(locked, parsed)
+    _advance_operation(RecordOperation.objects.filter(pk=operation.pk), parsed)
     operation.refresh_from_db()
     return operation.is_final
 
 
 def _close_by_recorder(operation: RecordOperation, reason: str) -> bool:
-    with transaction.atomic():
-        locked = RecordOperation.objects.select_for_update().get(pk=operation.pk)
-        if locked.is_final:
-            return False
-        locked.status = OperationStatus.FAILED
-        locked.recorder_reason = reason
-        locked.finished_at = timezone.now()
-        locked.save()
-    logger.info("Closed operation %s: %s", operation.graph_id, reason)
+    now = timezone.now()
+    closed = RecordOperation.objects.filter(
+        pk=operation.pk, status__in=[OperationStatus.NOT_STARTED, OperationStatus.RUNNING]
+    ).update(status=OperationStatus.FAILED, recorder_reason=reason, finished_at=now, updated_at=now)
     operation.refresh_from_db()
-    return True
+    if closed:
+        logger.info("Closed operation %s: %s", operation.graph_id, reason)
+    return bool(closed)
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:
