@@ -12,7 +12,6 @@ from recordings.models import (
     RecordRequest,
 )
 
-
 admin.site.site_header = "Recorder"
 admin.site.site_title = "Recorder"
 admin.site.index_title = "Calls and recordings"
