@@ -68,7 +68,11 @@ class Call(models.Model):
                 condition=models.Q(state__in=CallState.values), name="call_state_valid"
             ),
         ]
-        indexes = [models.Index(fields=["state", "-created_at"])]
+        indexes = [
+            models.Index(fields=["state", "-created_at"]),
+            models.Index(fields=["direction", "-created_at"]),
+        ]
+        permissions = [("hang_up_call", "Can hang up a call")]
 
     def __str__(self) -> str:
         return f"Call {self.graph_id}"
@@ -209,6 +213,8 @@ class RecordOperation(models.Model):
     record_request = models.OneToOneField(
         RecordRequest, on_delete=models.PROTECT, related_name="operation"
     )
+    # The request's profile, kept here too so the operations list filters on one table.
+    profile = models.CharField(max_length=16, choices=Profile, default=Profile.BETA_RECORD)
     status = models.CharField(max_length=16, choices=Status, default=Status.RUNNING)
     completion_reason = models.CharField(max_length=64, blank=True)
     recorder_reason = models.CharField(
@@ -223,6 +229,8 @@ class RecordOperation(models.Model):
     client_context = models.CharField(max_length=256, blank=True)
     graph_created_at = models.DateTimeField(null=True, blank=True)
     graph_last_action_at = models.DateTimeField(null=True, blank=True)
+    # Operators set it; retention never purges the audio of an operation on hold.
+    legal_hold = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -244,8 +252,12 @@ class RecordOperation(models.Model):
             ),
         ]
         indexes = [
+            # One per changelist filter, each with the default sort behind it.
+            models.Index(fields=["-created_at"], name="operation_created_idx"),
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["completion_reason", "-created_at"]),
+            models.Index(fields=["profile", "-created_at"]),
+            models.Index(fields=["call", "-created_at"]),
         ]
         permissions = [
             ("cancel_recording", "Can cancel a running recording"),
@@ -267,6 +279,88 @@ class RecordOperation(models.Model):
             return self.CompletionReason(self.completion_reason).label
         except ValueError:
             return self.completion_reason
+
+
+class FetchStatus(models.TextChoices):
+    PENDING = "pending"
+    FETCHING = "fetching"
+    STORED = "stored"
+    FAILED = "failed"
+    PURGED = "purged"
+
+
+class Recording(models.Model):
+    """Recorder's own copy of an operation's audio, and how getting it went.
+
+    Created (pending) when an operation completes with a location; exactly one per
+    operation, which is what keeps a duplicate completion or two workers from fetching twice.
+    """
+
+    Status = FetchStatus
+
+    operation = models.OneToOneField(
+        RecordOperation, on_delete=models.PROTECT, related_name="recording"
+    )
+    status = models.CharField(max_length=16, choices=FetchStatus, default=FetchStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Why the last attempt failed, as a sentence; empty once stored.
+    error = models.TextField(blank=True)
+    # When Graph's link stopped working (401/403/404/410): Graph has discarded the audio.
+    link_expired_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    file = models.FileField(upload_to="recordings/%Y/%m/%d/", max_length=300, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    sample_rate = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True)
+    sample_width_bytes = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Computed once when the file is stored: an inline SVG, no outside script.
+    waveform_svg = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=FetchStatus.values), name="recording_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(
+                fields=["stored_at"],
+                condition=models.Q(status="stored"),
+                name="recording_stored_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recording of {self.operation.graph_id}"
+
+
+class PromptAudio(models.Model):
+    """A WAV prompt operators uploaded, served at PROMPT_BASE_URL for Graph to fetch."""
+
+    name = models.CharField(max_length=200, unique=True)
+    file = models.FileField(upload_to="prompts/", max_length=300)
+    duration_ms = models.PositiveIntegerField()
+    size_bytes = models.BigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "prompt"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Notification(models.Model):

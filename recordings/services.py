@@ -153,6 +153,7 @@ def start_recording(
             graph_id=result.operation.id,
             call=call,
             record_request=record_request,
+            profile=profile,
             client_context=result.operation.client_context or spec.client_context,
             status=OperationStatus.RUNNING,
             graph_created_at=result.operation.created,
