@@ -211,6 +211,8 @@ RECORDING_DOWNLOAD_HOSTS = env.list(
     "RECORDING_DOWNLOAD_HOSTS",
     default=[] if PRODUCTION else [urlsplit(RECORDER_BASE_URL).hostname],
 )
+# Where Graph fetches uploaded prompts: a public URL that serves MEDIA_ROOT/prompts/.
+PROMPT_BASE_URL = env.str("PROMPT_BASE_URL", default=f"{RECORDER_BASE_URL}/media/prompts/")
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=30)
 # How long after a call ends Recorder waits for Graph's own word on a still-running
 # recording before it closes the operation itself (Graph may never send it).
