@@ -1,0 +1,96 @@
+"""Reading WAV files: the facts Recorder keeps about a recording, and the checks a prompt
+must pass before Graph can play it. One reader serves both."""
+
+import wave
+from dataclasses import dataclass
+from typing import BinaryIO
+
+# What Graph plays as a prompt: WAV, mono, 16-bit PCM, 16 kHz.
+PROMPT_SAMPLE_RATE = 16000
+PROMPT_CHANNELS = 1
+PROMPT_SAMPLE_WIDTH = 2
+
+
+class NotWav(ValueError):
+    """The bytes are not a WAV file Recorder can read; the message says what they are."""
+
+
+@dataclass(frozen=True)
+class WavInfo:
+    sample_rate: int
+    channels: int
+    sample_width_bytes: int
+    frames: int
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def duration_ms(self) -> int:
+        return round(self.duration_seconds * 1000)
+
+    def describe(self) -> str:
+        channels = {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels} channels")
+        return (
+            f"{self.sample_width_bytes * 8}-bit PCM, {channels}, "
+            f"{self.sample_rate / 1000:g} kHz, {self.duration_seconds:.1f} s"
+        )
+
+
+def _sniff(head: bytes) -> str:
+    """Name what a file that is not RIFF/WAVE seems to be, for the operator's message."""
+    signatures = {
+        b"ID3": "an MP3 file",
+        b"\xff\xfb": "an MP3 file",
+        b"OggS": "an Ogg file",
+        b"fLaC": "a FLAC file",
+        b"%PDF": "a PDF document",
+        b"\x89PNG": "a PNG image",
+        b"PK\x03\x04": "a ZIP archive",
+    }
+    for signature, name in signatures.items():
+        if head.startswith(signature):
+            return name
+    if head[4:8] == b"ftyp":
+        return "an MP4/M4A file"
+    if head.startswith(b"RIFF"):
+        return f"a RIFF file of type {head[8:12].decode('latin-1')!r}, not WAVE"
+    return "not a WAV file"
+
+
+def inspect_wav(fileobj: BinaryIO) -> WavInfo:
+    """Read a WAV header from the start of `fileobj` (left where it was found)."""
+    start = fileobj.tell()
+    head = fileobj.read(12)
+    fileobj.seek(start)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise NotWav(f"The file is {_sniff(head)}: a RIFF/WAVE file is needed.")
+    try:
+        with wave.open(fileobj, "rb") as wav:
+            info = WavInfo(
+                sample_rate=wav.getframerate(),
+                channels=wav.getnchannels(),
+                sample_width_bytes=wav.getsampwidth(),
+                frames=wav.getnframes(),
+            )
+    except (wave.Error, EOFError) as err:
+        # The wave module reads PCM only: anything else (float, A-law, ADPCM) lands here.
+        raise NotWav(f"The WAV file can't be read as PCM audio ({err}).") from err
+    finally:
+        fileobj.seek(start)
+    return info
+
+
+def prompt_problems(info: WavInfo) -> list[str]:
+    """Why Graph could not play this WAV as a prompt; empty when it can."""
+    problems = []
+    if info.sample_width_bytes != PROMPT_SAMPLE_WIDTH:
+        problems.append(f"it is {info.sample_width_bytes * 8}-bit; 16-bit PCM is needed")
+    if info.channels != PROMPT_CHANNELS:
+        problems.append(f"it has {info.channels} channels; mono is needed")
+    if info.sample_rate != PROMPT_SAMPLE_RATE:
+        problems.append(f"it is sampled at {info.sample_rate} Hz; 16 kHz is needed")
+    if info.frames == 0:
+        problems.append("it holds no audio")
+    return problems
