@@ -1,0 +1,1 @@
+"""The prompt library: WAV prompts operators upload for Graph to play."""
