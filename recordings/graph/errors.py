@@ -90,12 +90,20 @@ class GraphNotFoundError(GraphError):
         )
 
 
+def _when(error: GraphError, default: str = "in a minute") -> str:
+    """When Graph said to come back (its Retry-After), in words."""
+    if error.retry_after is None:
+        return default
+    seconds = max(1, round(error.retry_after))
+    return f"in {seconds} s" if seconds < 120 else f"in {round(seconds / 60)} minutes"
+
+
 class GraphThrottledError(GraphError):
     """Still 429 after the retries Recorder allows itself."""
 
     @property
     def operator_message(self) -> str:
-        return "Graph is busy (429) and asked Recorder to wait; try again in a minute."
+        return f"Graph is busy (429) and asked Recorder to wait; try again {_when(self)}."
 
 
 class GraphServiceError(GraphError):
@@ -104,7 +112,7 @@ class GraphServiceError(GraphError):
     @property
     def operator_message(self) -> str:
         return (
-            f"Graph had a problem of its own ({self._label()}); try again in a few minutes, "
+            f"Graph had a problem of its own ({self._label()}); try again {_when(self, 'in a few minutes')}, "
             "and check the Microsoft 365 service health if it lasts."
         )
 

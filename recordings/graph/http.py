@@ -239,12 +239,14 @@ class GraphSession:
                     provider.invalidate()
                     continue
                 retry_after = self.retry_after_seconds(response.headers.get("Retry-After"))
-                if status in RETRY_STATUSES and attempts < limit:
-                    delay = (
-                        backoff(attempts)
-                        if retry_after is None
-                        else min(retry_after, settings.GRAPH_MAX_RETRY_AFTER)
-                    )
+                # Retrying sooner than Graph asked would not honour it: a wait longer than
+                # we are willing to block for fails now, and the error says when to retry.
+                if (
+                    status in RETRY_STATUSES
+                    and attempts < limit
+                    and (retry_after is None or retry_after <= settings.GRAPH_MAX_RETRY_AFTER)
+                ):
+                    delay = backoff(attempts) if retry_after is None else retry_after
                     logger.warning(
                         "%s %s: %s; retrying in %.1f s", method, _without_query(url), status, delay
                     )

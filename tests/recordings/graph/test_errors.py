@@ -100,6 +100,14 @@ def test_it_tells_the_operator_a_throttled_graph_needs_a_minute():
     )
 
 
+@pytest.mark.parametrize(
+    ("seconds", "when"), [(30, "in 30 s"), (0.2, "in 1 s"), (600, "in 10 minutes")]
+)
+def test_it_tells_the_operator_when_graph_said_to_come_back(seconds, when):
+    err = GraphThrottledError("Too many", status=429, retry_after=seconds)
+    assert err.operator_message.endswith(f"try again {when}.")
+
+
 def test_it_tells_the_operator_a_call_graph_no_longer_knows_has_ended():
     err = error_from_response(
         status=404, headers={}, body=graph_error("8522", "Call not found"), client_request_id="c"

@@ -77,12 +77,17 @@ def test_it_retries_429_honouring_retry_after(session, mock_http, sleeps):
     assert first == second == response.client_request_id
 
 
-def test_it_caps_retry_after_at_the_setting(session, mock_http, sleeps, settings):
+def test_it_gives_up_at_once_when_graph_asks_for_a_longer_wait_than_the_setting(
+    session, mock_http, sleeps, settings
+):
     settings.GRAPH_MAX_RETRY_AFTER = 12.0
     mock_http.get(URL, status=503, headers={"Retry-After": "3600"})
     mock_http.get(URL, json={})
-    session.send("GET", URL, action="get call")
-    assert sleeps == [12.0]
+    with pytest.raises(GraphServiceError) as caught:
+        session.send("GET", URL, action="get call")
+    assert sleeps == []
+    assert len(mock_http.calls) == 1
+    assert caught.value.retry_after == 3600.0
 
 
 def test_it_reads_a_retry_after_given_as_a_date(graph_settings, mock_http, sleeps):
