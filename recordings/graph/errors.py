@@ -112,7 +112,8 @@ class GraphServiceError(GraphError):
     @property
     def operator_message(self) -> str:
         return (
-            f"Graph had a problem of its own ({self._label()}); try again {_when(self, 'in a few minutes')}, "
+            f"Graph had a problem of its own ({self._label()}); "
+            f"try again {_when(self, 'in a few minutes')}, "
             "and check the Microsoft 365 service health if it lasts."
         )
 
