@@ -214,6 +214,10 @@ RECORDING_DOWNLOAD_HOSTS = env.list(
 # Where Graph fetches uploaded prompts: a public URL that serves MEDIA_ROOT/prompts/.
 PROMPT_BASE_URL = env.str("PROMPT_BASE_URL", default=f"{RECORDER_BASE_URL}/media/prompts/")
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=30)
+# nginx's internal location that serves the storage's files (e.g. /protected-recordings/):
+# when set, Recorder answers with X-Accel-Redirect and nginx sends the bytes. Empty: Django
+# streams them itself.
+RECORDING_X_ACCEL_REDIRECT = env.str("RECORDING_X_ACCEL_REDIRECT", default="")
 # How long after a call ends Recorder waits for Graph's own word on a still-running
 # recording before it closes the operation itself (Graph may never send it).
 RECORDER_CLOSE_GRACE_SECONDS = env.float("RECORDER_CLOSE_GRACE_SECONDS", default=30.0)
