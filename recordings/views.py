@@ -81,7 +81,7 @@ def recording_audio(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def byte_range(header: str, size: int) -> tuple[int, int] | None | bool:
+def byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
     """The one byte span a Range header asks for, as (start, stop).
 
     None: serve the whole file (not a bytes range, or several ranges, which a server may
