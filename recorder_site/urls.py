@@ -7,6 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include("recordings.urls")),
+    path("", include("recordings.prompt_urls")),
     path("", include("recordings.web_urls")),
 ]
 
