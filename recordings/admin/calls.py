@@ -1,15 +1,353 @@
-from django.contrib import admin
+"""Calls: the list, the call page with its Record and Hang up buttons, and the Record page."""
 
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject, Lower
+from django.db.models.lookups import Exact
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.timezone import localtime
+
+from recordings import services
 from recordings.admin.base import ReadOnlyAdmin
-from recordings.models import Call, Prompt, RecordRequest
+from recordings.forms import PromptFormSet, RecordForm, record_spec_from, show_refusal
+from recordings.graph.profiles import get_profile
+from recordings.models import Call, OperationStatus, Prompt, RecordOperation, RecordRequest
+
+START_RECORDING = "recordings.start_recording"
+HANG_UP_CALL = "recordings.hang_up_call"
+
+
+def latest_operation() -> Subquery:
+    """The call's newest operation as one small JSON value, for each row of the list.
+
+    One correlated subquery a row, answered by the (call, -created_at) index with a LIMIT 1:
+    the list pays for its page of rows, never for the million operations behind them.
+    """
+    newest = RecordOperation.objects.filter(call=OuterRef("pk")).order_by("-created_at")
+    return Subquery(
+        newest.values(
+            data=JSONObject(
+                pk="pk",
+                status="status",
+                completion_reason="completion_reason",
+                recorder_reason="recorder_reason",
+            )
+        )[:1],
+        output_field=JSONField(),
+    )
 
 
 @admin.register(Call)
 class CallAdmin(ReadOnlyAdmin):
-    list_display = ["graph_id", "state", "direction", "caller_id", "answered_at", "ended_at"]
+    list_display = [
+        "graph_id",
+        "state",
+        "caller",
+        "direction",
+        "answered_at",
+        "latest_status",
+        "latest_reason",
+    ]
     list_filter = ["state", "direction"]
-    search_fields = ["graph_id", "caller_id"]
+    # Each filter has its (field, -created_at) index; the call list has no foreign key to join.
+    list_select_related = []
+    # Sorting by a column without an index would sort the whole table: the list stays in its
+    # default order, newest first.
+    sortable_by = []
+    search_fields = ["graph_id", "caller_id", "caller_name"]
+    search_help_text = "The whole Graph call id, or part of the caller's number or name."
     show_full_result_count = False
+    actions = ["record_selected"]
+    readonly_fields = ["recordings_on_call"]
+    fieldsets = [
+        (None, {"fields": ["graph_id", "state", "direction", "caller_id", "caller_name"]}),
+        ("Times", {"fields": ["created_at", "answered_at", "ended_at"]}),
+        ("End", {"fields": ["result_code", "result_subcode", "result_message"]}),
+        ("Recordings", {"fields": ["recordings_on_call"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(latest_operation=latest_operation())
+
+    def get_search_results(self, request, queryset, search_term):
+        # A call id is matched whole through the LOWER(graph_id) unique index; a caller by
+        # part of the number or name.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        matches = (
+            Q(Exact(Lower("graph_id"), term.lower()))
+            | Q(caller_id__icontains=term)
+            | Q(caller_name__icontains=term)
+        )
+        return queryset.filter(matches), False
+
+    # --- Columns --------------------------------------------------------------------------
+
+    @admin.display(description="caller")
+    def caller(self, call: Call) -> str:
+        if call.caller_name and call.caller_id:
+            return f"{call.caller_name} ({call.caller_id})"
+        return call.caller_name or call.caller_id or "—"
+
+    @admin.display(description="latest recording")
+    def latest_status(self, call: Call) -> str:
+        latest = getattr(call, "latest_operation", None)
+        if not latest:
+            return "—"
+        label = OperationStatus(latest["status"]).label if latest["status"] else "—"
+        url = reverse("admin:recordings_recordoperation_change", args=[latest["pk"]])
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description="reason")
+    def latest_reason(self, call: Call) -> str:
+        latest = getattr(call, "latest_operation", None)
+        if not latest:
+            return "—"
+        # The model's own wording, from the two values the list already has.
+        operation = RecordOperation(
+            completion_reason=latest["completion_reason"] or "",
+            recorder_reason=latest["recorder_reason"] or "",
+        )
+        return operation.completion_reason_label or "—"
+
+    @admin.display(description="recordings on this call")
+    def recordings_on_call(self, call: Call) -> str:
+        operations = list(call.operations.order_by("-created_at")[:10])
+        if not operations:
+            return "None yet."
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a>: {}</li>',
+            (
+                (
+                    reverse("admin:recordings_recordoperation_change", args=[operation.pk]),
+                    date_format(localtime(operation.created_at), "DATETIME_FORMAT"),
+                    ", ".join(
+                        part
+                        for part in (
+                            operation.get_status_display(),
+                            operation.completion_reason_label,
+                        )
+                        if part
+                    ),
+                )
+                for operation in operations
+            ),
+        )
+        return format_html('<ul class="call-recordings">{}</ul>', items)
+
+    # --- Permissions ----------------------------------------------------------------------
+
+    def has_start_recording_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(START_RECORDING)
+
+    def has_hang_up_call_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(HANG_UP_CALL)
+
+    # --- Pages ----------------------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/record/",
+                self.admin_site.admin_view(self.record_view),
+                name="{}_{}_record".format(*info),
+            ),
+            path(
+                "<path:object_id>/hang-up/",
+                self.admin_site.admin_view(self.hang_up_view),
+                name="{}_{}_hang_up".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        call = self.get_object(request, unquote(object_id))
+        live = call is not None and call.is_live
+        extra_context = {
+            **(extra_context or {}),
+            "can_record": live and self.has_start_recording_permission(request),
+            "can_hang_up": live and self.has_hang_up_call_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(permissions=["start_recording"], description="Record selected calls")
+    def record_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        calls = list(queryset.order_by("pk"))
+        live = [call for call in calls if call.is_live]
+        ended = len(calls) - len(live)
+        if not live:
+            self.message_user(
+                request,
+                "None of the selected calls is live; only a live call can be recorded.",
+                messages.ERROR,
+            )
+            return None
+        if ended:
+            self.message_user(
+                request,
+                f"{ended} of the selected calls ha{'s' if ended == 1 else 've'} ended and "
+                "will not be recorded.",
+                messages.WARNING,
+            )
+        url = reverse("admin:recordings_call_record", args=[live[0].pk])
+        if len(live) > 1:
+            url += "?" + urlencode({"calls": ",".join(str(call.pk) for call in live)})
+        return HttpResponseRedirect(url)
+
+    def record_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_start_recording_permission(request):
+            raise PermissionDenied
+        call = get_object_or_404(Call, pk=unquote(object_id))
+        if not call.is_live:
+            self.message_user(
+                request,
+                f"Call {call.graph_id} is {call.get_state_display()}; only a live call can be "
+                "recorded.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:recordings_call_change", args=[call.pk]))
+        calls = self._calls_to_record(request, call)
+        rules = get_profile(settings.GRAPH_API_PROFILE)
+        graph_error = ""
+        if request.method == "POST":
+            form = RecordForm(request.POST, rules=rules)
+            formset = PromptFormSet(request.POST, rules=rules)
+            spec = record_spec_from(form, formset)
+            if spec is not None:
+                started, failures, refusal = self._start(request, calls, spec)
+                if refusal:
+                    show_refusal(form, formset, refusal)
+                elif started:
+                    return self._after_start(request, started, failures)
+                else:
+                    graph_error = " ".join(failures)
+        else:
+            form = RecordForm(rules=rules)
+            formset = PromptFormSet(rules=rules)
+
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Record "
+            + (f"{len(calls)} calls" if len(calls) > 1 else f"call {call.graph_id}"),
+            "subtitle": None,
+            "call": call,
+            "calls": calls,
+            "rules": rules,
+            "form": form,
+            "adminform": admin.helpers.AdminForm(form, form.fieldsets, {}, model_admin=self),
+            "formset": formset,
+            "graph_error": graph_error,
+            "errors": form.errors or formset.total_error_count() or graph_error,
+            "media": self.media + form.media + formset.media,
+            "silence_allowed": Prompt.Kind.SILENCE in rules.prompt_kinds,
+            "has_view_permission": self.has_view_permission(request, call),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/recordings/call/record.html", context)
+
+    def _calls_to_record(self, request: HttpRequest, call: Call) -> list[Call]:
+        """The call of the URL, plus the others the bulk action chose (still live ones)."""
+        wanted = {int(pk) for pk in request.GET.get("calls", "").split(",") if pk.strip().isdigit()}
+        wanted.discard(call.pk)
+        others = [c for c in Call.objects.filter(pk__in=wanted).order_by("pk") if c.is_live]
+        return [call, *others]
+
+    def _start(self, request, calls, spec):
+        """Start on each call. Returns the operations started, a sentence per call that could
+        not be, and the errors of a request Recorder itself refused (then nothing was sent)."""
+        started: list[RecordOperation] = []
+        failures: list[str] = []
+        for call in calls:
+            try:
+                operation = services.start_recording(call=call, spec=spec, by=request.user)
+            except services.RecordingRefused as err:
+                if set(err.errors) != {"call"}:
+                    return started, failures, err.errors
+                failures.append(f"Call {call.graph_id}: {err}")
+            except services.GraphActionFailed as err:
+                failures.append(
+                    err.message if len(calls) == 1 else f"Call {call.graph_id}: {err.message}"
+                )
+            else:
+                self.log_change(
+                    request,
+                    call,
+                    f"Started a recording: operation {operation.graph_id} "
+                    f"({operation.record_request.profile}).",
+                )
+                started.append(operation)
+        return started, failures, None
+
+    def _after_start(self, request, started, failures) -> HttpResponse:
+        for failure in failures:
+            self.message_user(request, failure, messages.ERROR)
+        if len(started) == 1:
+            operation = started[0]
+            self.message_user(
+                request,
+                f"Recording started on call {operation.call.graph_id}. Its outcome shows here "
+                "when Graph reports it.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:recordings_recordoperation_change", args=[operation.pk])
+            )
+        self.message_user(
+            request,
+            f"Recording started on {len(started)} calls; their outcomes show in this list.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:recordings_recordoperation_changelist"))
+
+    def hang_up_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_hang_up_call_permission(request):
+            raise PermissionDenied
+        call = get_object_or_404(Call, pk=unquote(object_id))
+        call_url = reverse("admin:recordings_call_change", args=[call.pk])
+        back_url = call_url if self.has_view_permission(request, call) else reverse("admin:index")
+        if not call.is_live:
+            self.message_user(request, f"Call {call.graph_id} has already ended.", messages.INFO)
+            return HttpResponseRedirect(back_url)
+        if request.method == "POST":
+            try:
+                services.hang_up(call=call, by=request.user)
+            except services.RecordingRefused as err:
+                self.message_user(request, str(err), messages.ERROR)
+            except services.GraphActionFailed as err:
+                self.message_user(request, err.message, messages.ERROR)
+            else:
+                self.log_change(request, call, "Hung up the call.")
+                self.message_user(
+                    request,
+                    f"Asked Graph to hang up call {call.graph_id}; its state turns to "
+                    "terminated when Graph confirms.",
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(back_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Hang up the call?",
+            "subtitle": None,
+            "call": call,
+            "call_url": back_url,
+            "has_view_permission": self.has_view_permission(request, call),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/recordings/call/hang_up.html", context)
 
 
 class PromptInline(admin.TabularInline):
