@@ -213,7 +213,7 @@ class CallAdmin(ReadOnlyAdmin):
         if not call.is_live:
             self.message_user(
                 request,
-                f"Call {call.graph_id} is {call.get_state_display()}; only a live call can be "
+                f"Call {call.graph_id} is {call.get_state_display().lower()}; only a live call can be "
                 "recorded.",
                 messages.ERROR,
             )
