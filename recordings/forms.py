@@ -53,7 +53,7 @@ class RecordForm(forms.Form):
     stop_tones = forms.MultipleChoiceField(
         required=False,
         choices=[(key, key) for key in KEYPAD],
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "keypad"}),
+        widget=forms.CheckboxSelectMultiple,
         help_text="Keys that end the recording when the caller presses one.",
     )
     client_context = forms.CharField(
@@ -86,9 +86,10 @@ class RecordForm(forms.Form):
             if name in self.fields
         )
         return [
-            ("Recording", {"fields": [switches, *self.rules.timeouts]}),
-            ("Stop tones", {"fields": ["stop_tones"], "classes": ["stop-tones"]}),
-            ("Context", {"fields": ["client_context"]}),
+            (
+                "Recording",
+                {"fields": [switches, *self.rules.timeouts, "stop_tones", "client_context"]},
+            ),
         ]
 
     def record_spec(self, prompts: list[PromptSpec]) -> RecordSpec:
@@ -203,6 +204,18 @@ class BasePromptFormSet(forms.BaseFormSet):
             kwargs["empty_permitted"] = False
         return kwargs
 
+    def rows_in_order(self) -> list[PromptForm]:
+        """The rows in the order the operator left them (their ORDER), to show them again."""
+
+        def position(item: tuple[int, PromptForm]) -> tuple[int, int]:
+            index, form = item
+            try:
+                return int(form["ORDER"].value()), index
+            except (TypeError, ValueError):
+                return len(self.forms) + 1, index
+
+        return [form for _, form in sorted(enumerate(self.forms), key=position)]
+
     def prompt_specs(self) -> list[PromptSpec]:
         return [form.prompt_spec() for form in self.ordered_forms]
 
@@ -267,7 +280,7 @@ class PromptAudioForm(forms.ModelForm):
             raise forms.ValidationError(
                 f"The file is a {info.describe()} WAV, but Graph plays only 16-bit PCM, mono, "
                 f"16 kHz: {'; '.join(problems)}. Convert it, e.g. with "
-                "`ffmpeg -i in.wav -ac 1 -ar 16000 -sample_fmt s16 out.wav`."
+                "ffmpeg -i in.wav -ac 1 -ar 16000 -sample_fmt s16 out.wav"
             )
         self.instance.duration_ms = info.duration_ms
         self.instance.size_bytes = upload.size

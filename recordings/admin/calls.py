@@ -69,11 +69,17 @@ class CallAdmin(ReadOnlyAdmin):
     actions = ["record_selected"]
     readonly_fields = ["recordings_on_call"]
     fieldsets = [
-        (None, {"fields": ["graph_id", "state", "direction", "caller_id", "caller_name"]}),
-        ("Times", {"fields": ["created_at", "answered_at", "ended_at"]}),
+        (None, {"fields": ["graph_id", "state", "direction", ("caller_id", "caller_name")]}),
+        ("Times", {"fields": [("created_at", "answered_at", "ended_at")]}),
         ("End", {"fields": ["result_code", "result_subcode", "result_message"]}),
         ("Recordings", {"fields": ["recordings_on_call"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        # A live call has no end to show yet.
+        if obj is not None and obj.is_live:
+            return [fieldset for fieldset in self.fieldsets if fieldset[0] != "End"]
+        return self.fieldsets
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(latest_operation=latest_operation())
@@ -120,7 +126,7 @@ class CallAdmin(ReadOnlyAdmin):
         )
         return operation.completion_reason_label or "—"
 
-    @admin.display(description="recordings on this call")
+    @admin.display(description="latest")
     def recordings_on_call(self, call: Call) -> str:
         operations = list(call.operations.order_by("-created_at")[:10])
         if not operations:
@@ -213,8 +219,8 @@ class CallAdmin(ReadOnlyAdmin):
         if not call.is_live:
             self.message_user(
                 request,
-                f"Call {call.graph_id} is {call.get_state_display().lower()}; only a live call can be "
-                "recorded.",
+                f"Call {call.graph_id} is {call.get_state_display().lower()}; only a live call "
+                "can be recorded.",
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:recordings_call_change", args=[call.pk]))

@@ -246,8 +246,8 @@ def test_when_graph_refuses_the_page_comes_back_with_everything_entered_and_says
         json={"error": {"code": "BadRequest", "message": "The prompt could not be fetched."}},
     )
     data = form_data(
-        {"kind": "silence", "duration_ms": "1500", "ORDER": "1"},
-        {"kind": "media", "library_prompt": str(welcome.pk), "loop": "3", "ORDER": "2"},
+        {"kind": "silence", "duration_ms": "1500", "ORDER": "2"},
+        {"kind": "media", "library_prompt": str(welcome.pk), "loop": "3", "ORDER": "1"},
         barge_in_allowed="on",
         max_record_duration="42",
         stop_tones=["*", "D"],
@@ -263,7 +263,9 @@ def test_when_graph_refuses_the_page_comes_back_with_everything_entered_and_says
     assert re.search(r'name="prompts-0-duration_ms"[^>]*value="1500"', html)
     assert re.search(rf'<option value="{welcome.pk}" selected>Welcome \(2.4 s\)</option>', html)
     assert re.search(r'name="prompts-1-loop"[^>]*value="3"', html)
-    assert re.search(r'name="prompts-1-ORDER"[^>]*value="2"', html)
+    assert re.search(r'name="prompts-1-ORDER"[^>]*value="1"', html)
+    # The rows come back in the order the operator gave them.
+    assert html.index('name="prompts-1-kind"') < html.index('name="prompts-0-kind"')
     assert re.search(r'type="checkbox" name="barge_in_allowed"[^>]*checked', html)
     assert re.search(r'name="max_record_duration"[^>]*value="42"', html)
     assert re.search(r'value="\*"[^>]*checked', html)
