@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_tasks_db",
+    "crontask",
     "recordings",
 ]
 if GRAPH_EMULATOR:
@@ -118,8 +119,43 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Where recordings are kept: "local" (MEDIA_ROOT), "s3" (any S3-compatible store) or "azure"
+# (Blob Storage), the last two through django-storages. Object storage lets every web node
+# and worker share one copy.
+RECORDING_STORAGE = env.str("RECORDING_STORAGE", default="local")
+if RECORDING_STORAGE == "local":
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif RECORDING_STORAGE == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("S3_REGION", default=None),
+            "access_key": env.str("S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default=None),
+            "location": env.str("S3_PREFIX", default=""),
+            # Recordings are private: no public ACL, links only through Recorder.
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
+elif RECORDING_STORAGE == "azure":
+    _default_storage = {
+        "BACKEND": "storages.backends.azure_storage.AzureStorage",
+        "OPTIONS": {
+            "azure_container": env.str("AZURE_CONTAINER"),
+            "connection_string": env.str("AZURE_CONNECTION_STRING", default=None),
+            "account_name": env.str("AZURE_ACCOUNT_NAME", default=None),
+            "account_key": env.str("AZURE_ACCOUNT_KEY", default=None),
+            "location": env.str("AZURE_PREFIX", default=""),
+            "overwrite_files": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured("RECORDING_STORAGE must be 'local', 's3' or 'azure'.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -138,6 +174,7 @@ if PRODUCTION:
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }
@@ -146,6 +183,14 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
         f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}; got {TASKS_BACKEND!r}."
     )
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+# Redis, for the RQ task backend (and the scheduler's lock when RQ is on).
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+# The periodic scheduler (`manage.py crontask`) enqueues the periodic tasks. With Redis at
+# hand it holds a lock there, so a second scheduler started by mistake only waits.
+CRONTASK = {"REDIS_URL": REDIS_URL if TASKS_BACKEND == "rq" else None}
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -214,6 +259,17 @@ RECORDING_DOWNLOAD_HOSTS = env.list(
 # Where Graph fetches uploaded prompts: a public URL that serves MEDIA_ROOT/prompts/.
 PROMPT_BASE_URL = env.str("PROMPT_BASE_URL", default=f"{RECORDER_BASE_URL}/media/prompts/")
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=30)
+# Fetching recordings from Graph: the largest accepted, how long to wait on the network,
+# how often to try while Graph may still keep the audio, and a claim's lease (a worker that
+# died holding a recording gives it up after this long; a live one stops well before).
+RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=512 * 1024 * 1024)
+RECORDING_FETCH_TIMEOUT = env.float("RECORDING_FETCH_TIMEOUT", default=30.0)
+RECORDING_FETCH_MAX_ATTEMPTS = env.int("RECORDING_FETCH_MAX_ATTEMPTS", default=5)
+RECORDING_FETCH_BACKOFF_SECONDS = env.float("RECORDING_FETCH_BACKOFF_SECONDS", default=10.0)
+RECORDING_FETCH_LEASE_SECONDS = env.float("RECORDING_FETCH_LEASE_SECONDS", default=900.0)
+# A fetch that failed for a passing reason (Graph down, a timeout) is retried by the periodic
+# reconcile for this long after the operation ended; Graph keeps recordings only briefly.
+RECORDING_FETCH_RETRY_HOURS = env.float("RECORDING_FETCH_RETRY_HOURS", default=24.0)
 # nginx's internal location that serves the storage's files (e.g. /protected-recordings/):
 # when set, Recorder answers with X-Accel-Redirect and nginx sends the bytes. Empty: Django
 # streams them itself.

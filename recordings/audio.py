@@ -1,6 +1,8 @@
 """Reading WAV files: the facts Recorder keeps about a recording, and the checks a prompt
 must pass before Graph can play it. One reader serves both."""
 
+import array
+import sys
 import wave
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -94,3 +96,58 @@ def prompt_problems(info: WavInfo) -> list[str]:
     if info.frames == 0:
         problems.append("it holds no audio")
     return problems
+
+
+# Columns of the waveform: enough for the operation page's width, small enough to inline.
+WAVEFORM_COLUMNS = 600
+WAVEFORM_HEIGHT = 60
+# array typecodes for the PCM sample widths `wave` reads (8-bit WAV is unsigned).
+_SAMPLE_TYPES = {1: "B", 2: "h", 4: "i"}
+
+
+def waveform_svg(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> str:
+    """An inline SVG of the recording's loudness over time: one vertical stroke a column,
+    from the column's lowest sample to its highest, scaled to the loudest.
+
+    Computed once when the file is stored, reading it a column at a time, so a long
+    recording never sits in memory whole. Empty for audio it can't draw (no frames,
+    24-bit samples).
+    """
+    info = inspect_wav(fileobj)
+    typecode = _SAMPLE_TYPES.get(info.sample_width_bytes)
+    if typecode is None or info.frames == 0:
+        return ""
+    start = fileobj.tell()
+    spans: list[tuple[int, int]] = []
+    try:
+        with wave.open(fileobj, "rb") as wav:
+            per_column = -(-info.frames // columns)  # ceiling
+            while frames := wav.readframes(per_column):
+                samples = array.array(
+                    typecode,
+                    frames[: len(frames) // info.sample_width_bytes * info.sample_width_bytes],
+                )
+                if sys.byteorder == "big":
+                    samples.byteswap()  # WAV is little-endian
+                if typecode == "B":
+                    spans.append((min(samples) - 128, max(samples) - 128))
+                else:
+                    spans.append((min(samples), max(samples)))
+    finally:
+        fileobj.seek(start)
+    peak = max(1, *(max(-low, high) for low, high in spans))
+    middle = WAVEFORM_HEIGHT / 2
+    strokes = []
+    for x, (low, high) in enumerate(spans):
+        top = middle - high / peak * middle
+        bottom = middle - low / peak * middle
+        # A silent column still shows as a thin line, so the player's timeline reads.
+        if bottom - top < 0.5:
+            top, bottom = middle - 0.25, middle + 0.25
+        strokes.append(f"M{x + 0.5:g} {top:.1f}V{bottom:.1f}")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {len(spans)} {WAVEFORM_HEIGHT}" '
+        f'preserveAspectRatio="none" role="img" aria-label="Waveform of the recording">'
+        f'<path d="{"".join(strokes)}" stroke="currentColor" stroke-width="1" fill="none"/>'
+        "</svg>"
+    )

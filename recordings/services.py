@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 import traceback
 import uuid
 from dataclasses import replace
@@ -16,31 +17,39 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from recordings.audio import NotWav, inspect_wav, waveform_svg
 from recordings.graph import (
     DatabaseExchangeLog,
+    DownloadRefused,
     GraphClient,
     GraphError,
     GraphNotFoundError,
+    GraphSession,
     ParsedCall,
     ParsedNotification,
     ParsedOperation,
     PayloadError,
     RecordSpec,
     build_record_body,
+    download_recording,
     parse_notifications,
     validate_record_spec,
 )
 from recordings.models import (
     Call,
     CallState,
+    FetchStatus,
     GraphExchange,
     Notification,
     OperationStatus,
     Prompt,
+    Recording,
     RecordOperation,
     RecordRequest,
     RequestStatus,
@@ -467,6 +476,8 @@ def _advance_operation(operations: QuerySet, parsed: ParsedOperation) -> bool:
     if new_status in RecordOperation.FINAL_STATUSES:
         changes["finished_at"] = now
     if operations.filter(status__in=earlier).update(**changes):
+        if new_status == OperationStatus.COMPLETED:
+            _expect_recording(operations)
         return True
     if parsed.last_action and new_status not in RecordOperation.FINAL_STATUSES:
         # Same status again: only Graph's last-action time may have news.
@@ -596,3 +607,291 @@ def _uuid_or_none(value) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except (TypeError, ValueError):
         return None
+
+
+# --- Fetching, keeping and purging the audio ------------------------------------------------
+
+# Graph's answers that mean the link is dead for good: it has discarded the audio, or the
+# token no longer opens it. Retrying cannot help.
+LINK_GONE_STATUSES = frozenset({401, 403, 404, 410})
+
+
+def _expect_recording(operations: QuerySet) -> None:
+    """An operation just completed: if it has a recording, make its (one) Recording row and
+    fetch it once the transaction commits. Runs inside the caller's transaction."""
+    completed = operations.filter(status=OperationStatus.COMPLETED).exclude(recording_location="")
+    for operation_pk in completed.values_list("pk", flat=True):
+        _create_recording(operation_pk)
+
+
+def _create_recording(operation_pk: int) -> Recording | None:
+    # The OneToOne is the idempotency key: a duplicate completion, or two at once, finds the
+    # row there (or loses the insert) and enqueues nothing more.
+    try:
+        with transaction.atomic():
+            recording = Recording.objects.create(operation_id=operation_pk)
+    except IntegrityError:
+        return None
+    transaction.on_commit(lambda: _enqueue_fetch(recording.pk))
+    return recording
+
+
+def _enqueue_fetch(recording_pk: int, *, run_after: datetime | None = None) -> None:
+    from recordings.tasks import fetch_recording_task
+
+    task = fetch_recording_task
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            # The periodic reconcile enqueues it once run_after has passed.
+            return
+        task = task.using(run_after=run_after)
+    task.enqueue(recording_pk)
+
+
+def fetch_backoff(attempt: int) -> timedelta:
+    """How long to wait after the `attempt`-th failed try: doubling, at most ten minutes."""
+    base = settings.RECORDING_FETCH_BACKOFF_SECONDS
+    return timedelta(seconds=min(base * 2 ** (attempt - 1), 600.0))
+
+
+def _claimable(now: datetime) -> Q:
+    lease = timedelta(seconds=settings.RECORDING_FETCH_LEASE_SECONDS)
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    # A claim older than its lease belongs to a worker that died: it may be taken over.
+    return (Q(status=FetchStatus.PENDING) & due) | Q(
+        status=FetchStatus.FETCHING, claimed_at__lt=now - lease
+    )
+
+
+def fetch_recording(*, recording_pk: int, session: GraphSession | None = None) -> Recording | None:
+    """Fetch an operation's audio from Graph into storage, once.
+
+    The worker first claims the row with one conditional UPDATE (pending, or fetching with
+    an expired lease, to fetching), so of two workers, or a task run twice, only one
+    downloads. The claim's time is its fencing token: the file is kept only if the same
+    claim still holds when it is recorded, otherwise the file is deleted again, so two
+    files can never both be kept. Returns the row when this call claimed it, else None.
+    """
+    claimed_at = timezone.now()
+    claimed = (
+        Recording.objects.filter(pk=recording_pk)
+        .filter(_claimable(claimed_at))
+        .update(
+            status=FetchStatus.FETCHING,
+            claimed_at=claimed_at,
+            attempts=F("attempts") + 1,
+            updated_at=claimed_at,
+        )
+    )
+    if not claimed:
+        return None
+    recording = Recording.objects.select_related("operation__call").get(pk=recording_pk)
+    operation = recording.operation
+    # Stop well inside the lease, so no other worker can take over while this one writes.
+    deadline = time.monotonic() + settings.RECORDING_FETCH_LEASE_SECONDS * 0.8
+    temporary = TemporaryUploadedFile(
+        name=f"{operation.graph_id}.wav", content_type="audio/wav", size=None, charset=None
+    )
+    try:
+        try:
+            downloaded = download_recording(
+                operation.recording_location,
+                token=operation.recording_access_token,
+                sink=temporary,
+                allowed_hosts=settings.RECORDING_DOWNLOAD_HOSTS,
+                allow_loopback_http=settings.GRAPH_EMULATOR,
+                max_bytes=settings.RECORDING_MAX_BYTES,
+                timeout=settings.RECORDING_FETCH_TIMEOUT,
+                deadline=deadline,
+                session=session,
+                log=DatabaseExchangeLog(call=operation.call, operation=operation),
+            )
+            temporary.flush()
+            temporary.seek(0)
+            info = inspect_wav(temporary)
+            waveform = waveform_svg(temporary)
+        except (GraphError, NotWav) as err:
+            return _fetch_failed(recording, claimed_at, err)
+        temporary.size = downloaded.size
+        name = default_storage.save(
+            recording.file.field.generate_filename(recording, f"{operation.graph_id}.wav"),
+            temporary,
+        )
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            # Gone already when the storage moved it into place.
+            temporary.close()
+
+    now = timezone.now()
+    kept = Recording.objects.filter(
+        pk=recording.pk, status=FetchStatus.FETCHING, claimed_at=claimed_at
+    ).update(
+        status=FetchStatus.STORED,
+        file=name,
+        size_bytes=downloaded.size,
+        sha256=downloaded.sha256,
+        duration_seconds=info.duration_seconds,
+        sample_rate=info.sample_rate,
+        channels=info.channels,
+        sample_width_bytes=info.sample_width_bytes,
+        waveform_svg=waveform,
+        error="",
+        claimed_at=None,
+        next_attempt_at=None,
+        stored_at=now,
+        updated_at=now,
+    )
+    if not kept:
+        # Another worker took the claim over (this one outlived its lease): its copy wins.
+        default_storage.delete(name)
+        logger.warning("Recording %s: claim lost while storing; dropped %s", recording.pk, name)
+        return None
+    recording.refresh_from_db()
+    logger.info(
+        "Stored the recording of operation %s: %s, %s bytes, sha256 %s",
+        operation.graph_id,
+        name,
+        downloaded.size,
+        downloaded.sha256,
+    )
+    return recording
+
+
+def _fetch_failed(recording: Recording, claimed_at: datetime, err: Exception) -> Recording:
+    """Leave on the row what went wrong and what happens next; retry a passing failure."""
+    now = timezone.now()
+    status = getattr(err, "status", None)
+    attempt = recording.attempts
+    changes: dict = {"claimed_at": None, "updated_at": now}
+    retry_at = None
+    if isinstance(err, NotWav):
+        changes |= {
+            "status": FetchStatus.FAILED,
+            "next_attempt_at": None,
+            "error": f"Graph's file is not a WAV recording: {err} Nothing was kept.",
+        }
+    elif status in LINK_GONE_STATUSES:
+        changes |= {
+            "status": FetchStatus.FAILED,
+            "next_attempt_at": None,
+            "link_expired_at": now,
+            "error": (
+                f"The link expired or was refused (Graph answered {err}): Graph no longer "
+                "gives out this recording, and it can't be fetched again."
+            ),
+        }
+    elif isinstance(err, DownloadRefused) or (
+        status is not None and 400 <= status < 500 and status != 429
+    ):
+        changes |= {
+            "status": FetchStatus.FAILED,
+            "next_attempt_at": None,
+            "error": f"Not fetched: {getattr(err, 'operator_message', err)}",
+        }
+    elif attempt < settings.RECORDING_FETCH_MAX_ATTEMPTS:
+        retry_at = now + fetch_backoff(attempt)
+        changes |= {
+            "status": FetchStatus.PENDING,
+            "next_attempt_at": retry_at,
+            "error": (
+                f"Attempt {attempt} of {settings.RECORDING_FETCH_MAX_ATTEMPTS} failed ({err}); "
+                f"trying again at {retry_at:%H:%M:%S} UTC."
+            ),
+        }
+    else:
+        # The periodic reconcile tries once more from then on, while the link may live.
+        changes |= {
+            "status": FetchStatus.FAILED,
+            "next_attempt_at": now + fetch_backoff(attempt),
+            "error": (
+                f"Gave up after {attempt} attempts ({err}); Recorder tries again now and then "
+                f"for {settings.RECORDING_FETCH_RETRY_HOURS:g} hours after the recording ended."
+            ),
+        }
+    updated = Recording.objects.filter(
+        pk=recording.pk, status=FetchStatus.FETCHING, claimed_at=claimed_at
+    ).update(**changes)
+    recording.refresh_from_db()
+    if updated:
+        logger.warning(
+            "Recording %s of %s: %s", recording.pk, recording.operation, changes["error"]
+        )
+        if retry_at is not None:
+            transaction.on_commit(lambda: _enqueue_fetch(recording.pk, run_after=retry_at))
+    return recording
+
+
+def retry_recording_fetches(*, now: datetime | None = None) -> list[int]:
+    """Give every fetch that should be under way a task: the periodic reconcile's half.
+
+    - pending and due (its deferred task was lost, or the backend can't defer);
+    - fetching under an expired lease (its worker died);
+    - failed for a passing reason, due again, and recent enough that Graph may still keep
+      the audio (never a link Graph refused, nor a file Recorder refused);
+    - completed operations with a recording and no row yet (completed before Recorder
+      fetched audio, or the row's transaction was lost).
+    Returns the recordings enqueued.
+    """
+    now = now or timezone.now()
+    window = now - timedelta(hours=settings.RECORDING_FETCH_RETRY_HOURS)
+    for operation_pk in (
+        RecordOperation.objects.filter(
+            status=OperationStatus.COMPLETED, finished_at__gte=window, recording__isnull=True
+        )
+        .exclude(recording_location="")
+        .values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            _create_recording(operation_pk)
+    revived = Recording.objects.filter(
+        status=FetchStatus.FAILED,
+        link_expired_at__isnull=True,
+        next_attempt_at__lte=now,
+        operation__finished_at__gte=window,
+    ).values_list("pk", flat=True)
+    for recording_pk in list(revived):
+        Recording.objects.filter(pk=recording_pk, status=FetchStatus.FAILED).update(
+            status=FetchStatus.PENDING, next_attempt_at=now, updated_at=now
+        )
+    due = list(Recording.objects.filter(_claimable(now)).values_list("pk", flat=True))
+    for recording_pk in due:
+        _enqueue_fetch(recording_pk)
+    return due
+
+
+def purge_expired_recordings(
+    *, now: datetime | None = None, days: int | None = None, dry_run: bool = False
+) -> list[Recording]:
+    """Delete the audio stored more than `days` (RECORDING_RETENTION_DAYS) ago; the row stays,
+    marked purged. Operations on legal hold are skipped. Every purge is logged."""
+    now = now or timezone.now()
+    days = settings.RECORDING_RETENTION_DAYS if days is None else days
+    cutoff = now - timedelta(days=days)
+    expired = Recording.objects.filter(
+        status=FetchStatus.STORED, stored_at__lt=cutoff, operation__legal_hold=False
+    ).select_related("operation")
+    purged = []
+    for recording in expired:
+        if dry_run:
+            purged.append(recording)
+            continue
+        name = recording.file.name
+        # The row first, re-checking the hold: an operator may set it this very moment. A
+        # crash between the two leaves a file no row points to, never a row without its file.
+        marked = Recording.objects.filter(
+            pk=recording.pk, status=FetchStatus.STORED, operation__legal_hold=False
+        ).update(status=FetchStatus.PURGED, purged_at=now, file="", updated_at=now)
+        if not marked:
+            continue
+        if name:
+            default_storage.delete(name)
+        logger.info(
+            "Purged the recording of operation %s (%s, stored %s, retention %s days)",
+            recording.operation.graph_id,
+            name,
+            recording.stored_at.isoformat(),
+            days,
+        )
+        recording.refresh_from_db()
+        purged.append(recording)
+    return purged

@@ -1,6 +1,13 @@
 """The only code in Recorder that speaks HTTP to Graph, Azure AD and the key endpoint."""
 
 from recordings.graph.client import GraphClient, RecordResult
+from recordings.graph.download import (
+    Downloaded,
+    DownloadRefused,
+    DownloadTooSlow,
+    check_location,
+    download_recording,
+)
 from recordings.graph.errors import (
     GraphAuthError,
     GraphError,
@@ -43,6 +50,9 @@ __all__ = [
     "PROFILES",
     "ClientCredentialsTokenProvider",
     "DatabaseExchangeLog",
+    "DownloadRefused",
+    "DownloadTooSlow",
+    "Downloaded",
     "ExchangeLog",
     "GraphAuthError",
     "GraphClient",
@@ -68,7 +78,9 @@ __all__ = [
     "TokenProvider",
     "UnknownSigningKey",
     "build_record_body",
+    "check_location",
     "default_session",
+    "download_recording",
     "get_profile",
     "notification_keys",
     "parse_call",

@@ -1,0 +1,297 @@
+"""Fetching an operation's audio: once, from allowed hosts only, into storage, with its facts;
+every refusal and failure leaves a row saying why. Graph is faked at the HTTP seam."""
+
+import hashlib
+import io
+import json
+import wave
+from datetime import timedelta
+
+import pytest
+import requests
+import responses
+from django.core.files.storage import default_storage
+from django.tasks import task_backends
+from django.utils import timezone
+
+from recordings import services
+from recordings.models import FetchStatus, GraphExchange, Recording, RecordOperation
+from tests.conftest import contract_sample
+
+LOCATION = "https://file.location/17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
+ACCESS_TOKEN = "<access-token>"
+
+
+def wav_bytes(seconds: float = 1.0, rate: int = 16000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        frames = int(seconds * rate)
+        wav.writeframes(b"".join((i % 200 * 100).to_bytes(2, "little") for i in range(frames)))
+    return out.getvalue()
+
+
+AUDIO = wav_bytes()
+
+
+@pytest.fixture(autouse=True)
+def _fetch_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RECORDING_DOWNLOAD_HOSTS = ["file.location"]
+    settings.RECORDING_MAX_BYTES = 10 * 1024 * 1024
+    settings.RECORDING_FETCH_MAX_ATTEMPTS = 3
+    settings.RECORDING_FETCH_BACKOFF_SECONDS = 10
+    task_backends["default"].clear()
+
+
+def enqueued(name: str = "fetch_recording_task") -> list:
+    return [r for r in task_backends["default"].results if r.task.name == name]
+
+
+def completion_body() -> bytes:
+    return json.dumps(contract_sample("v1.0/notification-completed")).encode()
+
+
+def complete(django_capture_on_commit_callbacks) -> RecordOperation:
+    with django_capture_on_commit_callbacks(execute=True):
+        services.receive_notification(
+            body=completion_body(), headers={}, remote_addr=None, claims={}
+        )
+    return RecordOperation.objects.get()
+
+
+@pytest.fixture
+def completed(make_operation, django_capture_on_commit_callbacks):
+    make_operation()
+    return complete(django_capture_on_commit_callbacks)
+
+
+def serve(graph_http, body=AUDIO, status=200, **kwargs):
+    graph_http.add(responses.GET, LOCATION, body=body, status=status, **kwargs)
+
+
+def fetch(operation: RecordOperation) -> Recording:
+    services.fetch_recording(recording_pk=operation.recording.pk)
+    return Recording.objects.get(pk=operation.recording.pk)
+
+
+def test_a_completion_creates_one_pending_recording_and_enqueues_its_fetch(completed):
+    recording = completed.recording
+    assert recording.status == FetchStatus.PENDING
+    assert [r.args for r in enqueued()] == [[recording.pk]]
+
+
+def test_a_duplicate_completion_neither_adds_a_row_nor_enqueues_again(
+    completed, django_capture_on_commit_callbacks
+):
+    complete(django_capture_on_commit_callbacks)
+    assert Recording.objects.count() == 1
+    assert len(enqueued()) == 1
+
+
+def test_a_failed_operation_gets_no_recording(make_operation, django_capture_on_commit_callbacks):
+    make_operation()
+    payload = contract_sample("v1.0/notification-canceled")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.receive_notification(
+            body=json.dumps(payload).encode(), headers={}, remote_addr=None, claims={}
+        )
+    assert not Recording.objects.exists()
+    assert enqueued() == []
+
+
+def test_it_stores_the_audio_with_its_facts(completed, graph_http):
+    serve(graph_http)
+    recording = fetch(completed)
+
+    assert recording.status == FetchStatus.STORED
+    assert recording.error == ""
+    assert recording.size_bytes == len(AUDIO)
+    assert recording.sha256 == hashlib.sha256(AUDIO).hexdigest()
+    facts = (recording.sample_rate, recording.channels, recording.sample_width_bytes)
+    assert facts == (16000, 1, 2)
+    assert recording.duration_seconds == pytest.approx(1.0)
+    assert recording.waveform_svg.startswith("<svg")
+    assert recording.stored_at is not None
+    assert recording.attempts == 1
+    with default_storage.open(recording.file.name) as stored:
+        assert stored.read() == AUDIO
+    sent = graph_http.calls[-1].request
+    assert sent.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    exchange = GraphExchange.objects.get(operation=completed, action="download recording")
+    assert exchange.response_status == 200
+
+
+def test_running_the_task_again_fetches_nothing_more(completed, graph_http, settings):
+    serve(graph_http)
+    fetch(completed)
+    assert services.fetch_recording(recording_pk=completed.recording.pk) is None
+    assert len([c for c in graph_http.calls if c.request.url == LOCATION]) == 1
+    assert len(list((settings.MEDIA_ROOT / "recordings").rglob("*.wav"))) == 1
+
+
+def test_a_host_off_the_list_is_never_contacted(completed, graph_http, settings):
+    settings.RECORDING_DOWNLOAD_HOSTS = ["graph.example.com"]
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.FAILED
+    assert "file.location is not in RECORDING_DOWNLOAD_HOSTS" in recording.error
+    assert recording.next_attempt_at is None
+    assert not [c for c in graph_http.calls if c.request.url == LOCATION]
+
+
+def test_plain_http_is_refused_off_loopback(make_operation, graph_http, settings):
+    operation = make_operation(
+        status="completed", recording_location="http://file.location/x", recording_access_token="t"
+    )
+    recording = Recording.objects.create(operation=operation)
+    services.fetch_recording(recording_pk=recording.pk)
+    recording.refresh_from_db()
+    assert recording.status == FetchStatus.FAILED
+    assert "plain http" in recording.error
+
+
+def test_a_redirect_is_not_followed(completed, graph_http):
+    serve(graph_http, body=b"", status=302, headers={"Location": "https://evil.example/x"})
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.FAILED
+    assert "redirect" in recording.error
+    assert [c.request.url for c in graph_http.calls if "evil" in c.request.url] == []
+
+
+def test_an_oversized_body_is_refused_and_nothing_kept(completed, graph_http, settings):
+    settings.RECORDING_MAX_BYTES = 1000
+    serve(graph_http)
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.FAILED
+    assert "RECORDING_MAX_BYTES" in recording.error
+    assert not recording.file
+    assert not (settings.MEDIA_ROOT / "recordings").exists()
+
+
+def test_an_oversized_declared_length_is_refused_before_reading(completed, graph_http, settings):
+    settings.RECORDING_MAX_BYTES = 1000
+    serve(graph_http, headers={"Content-Length": str(len(AUDIO))})
+    recording = fetch(completed)
+    assert "bytes, more than RECORDING_MAX_BYTES" in recording.error
+
+
+def test_a_body_that_is_not_wav_is_refused(completed, graph_http, settings):
+    serve(graph_http, body=b"ID3" + b"\0" * 500)
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.FAILED
+    assert "not a WAV recording" in recording.error
+    assert "MP3" in recording.error
+    assert not (settings.MEDIA_ROOT / "recordings").exists()
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 410])
+def test_an_expired_or_refused_link_ends_the_fetch(completed, graph_http, status):
+    serve(graph_http, body=b'{"error": {"code": "itemNotFound", "message": "gone"}}', status=status)
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.FAILED
+    assert recording.link_expired_at is not None
+    assert "link expired or was refused" in recording.error
+    assert enqueued() == [enqueued()[0]]  # only the first fetch; no retry
+
+
+def test_a_5xx_is_retried_with_backoff_then_succeeds(
+    completed, graph_http, django_capture_on_commit_callbacks
+):
+    serve(graph_http, body=b"", status=503)
+    serve(graph_http)
+    with django_capture_on_commit_callbacks(execute=True):
+        recording = fetch(completed)
+    assert recording.status == FetchStatus.PENDING
+    assert "Attempt 1 of 3 failed" in recording.error
+    assert recording.next_attempt_at > timezone.now() + timedelta(seconds=5)
+    retry = enqueued()[-1]
+    assert retry.args == [recording.pk]
+    assert retry.task.run_after == recording.next_attempt_at
+    # Not due yet: a task run early claims nothing.
+    assert services.fetch_recording(recording_pk=recording.pk) is None
+
+    Recording.objects.filter(pk=recording.pk).update(next_attempt_at=timezone.now())
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.STORED
+    assert recording.attempts == 2
+    assert recording.error == ""
+
+
+def test_a_timeout_is_retried(completed, graph_http):
+    graph_http.add(responses.GET, LOCATION, body=requests.ReadTimeout("slow"))
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.PENDING
+    assert "no answer before the timeout" in recording.error
+
+
+def test_it_gives_up_after_the_last_attempt_but_may_retry_later(completed, graph_http):
+    serve(graph_http, body=b"", status=500)
+    for _ in range(3):
+        Recording.objects.filter(pk=completed.recording.pk).update(next_attempt_at=None)
+        recording = fetch(completed)
+    assert recording.status == FetchStatus.FAILED
+    assert recording.attempts == 3
+    assert "Gave up after 3 attempts" in recording.error
+    assert recording.link_expired_at is None
+    assert recording.next_attempt_at is not None
+
+
+def test_reconcile_retries_a_failed_fetch_whose_link_may_live(completed, graph_http):
+    serve(graph_http, body=b"", status=500)
+    Recording.objects.filter(pk=completed.recording.pk).update(attempts=2)
+    fetch(completed)
+    task_backends["default"].clear()
+
+    later = timezone.now() + timedelta(hours=1)
+    assert services.retry_recording_fetches(now=later) == [completed.recording.pk]
+    recording = Recording.objects.get(pk=completed.recording.pk)
+    assert recording.status == FetchStatus.PENDING
+    assert [r.args for r in enqueued()] == [[recording.pk]]
+
+
+def test_reconcile_leaves_expired_links_and_old_failures_alone(completed, graph_http, settings):
+    serve(graph_http, body=b"", status=404)
+    fetch(completed)
+    task_backends["default"].clear()
+    assert services.retry_recording_fetches(now=timezone.now() + timedelta(hours=1)) == []
+
+    Recording.objects.filter(pk=completed.recording.pk).update(link_expired_at=None)
+    too_late = timezone.now() + timedelta(hours=settings.RECORDING_FETCH_RETRY_HOURS + 1)
+    assert services.retry_recording_fetches(now=too_late) == []
+
+
+def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(completed, graph_http, settings):
+    stale = timezone.now() - timedelta(seconds=settings.RECORDING_FETCH_LEASE_SECONDS + 1)
+    Recording.objects.filter(pk=completed.recording.pk).update(
+        status=FetchStatus.FETCHING, claimed_at=stale, attempts=1
+    )
+    assert services.retry_recording_fetches() == [completed.recording.pk]
+    serve(graph_http)
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.STORED
+    assert recording.attempts == 2
+
+
+def test_a_live_claim_is_not_taken(completed, graph_http):
+    Recording.objects.filter(pk=completed.recording.pk).update(
+        status=FetchStatus.FETCHING, claimed_at=timezone.now()
+    )
+    assert services.fetch_recording(recording_pk=completed.recording.pk) is None
+    assert services.retry_recording_fetches() == []
+
+
+def test_a_worker_that_lost_its_claim_keeps_no_file(completed, graph_http, settings, monkeypatch):
+    serve(graph_http)
+    original = default_storage.save
+
+    def save_then_lose_claim(name, content, **kwargs):
+        saved = original(name, content, **kwargs)
+        # Another worker took the claim over while this one was writing.
+        Recording.objects.filter(pk=completed.recording.pk).update(claimed_at=timezone.now())
+        return saved
+
+    monkeypatch.setattr(default_storage, "save", save_then_lose_claim)
+    assert services.fetch_recording(recording_pk=completed.recording.pk) is None
+    assert list((settings.MEDIA_ROOT / "recordings").rglob("*.wav")) == []
