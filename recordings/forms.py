@@ -229,17 +229,16 @@ def record_spec_from(form: RecordForm, formset: BasePromptFormSet) -> RecordSpec
     """The spec the operator asked for, or None with each problem shown where it belongs.
 
     Field checks come first; then the profile's limits (validate_record_spec, the same
-    check start_recording makes), whose messages go on the fields they name.
+    check start_recording makes), whose messages go on the fields they name. A bad prompt
+    row does not hide a bad timeout: the settings are checked on their own meanwhile.
     """
-    forms_valid = form.is_valid()
-    if not (formset.is_valid() and forms_valid):
+    prompts_valid = formset.is_valid()
+    if not form.is_valid():
         return None
-    spec = form.record_spec(formset.prompt_specs())
+    spec = form.record_spec(formset.prompt_specs() if prompts_valid else [])
     errors = validate_record_spec(spec, form.rules)
-    if errors:
-        show_refusal(form, formset, errors)
-        return None
-    return spec
+    show_refusal(form, formset, errors)
+    return spec if prompts_valid and not errors else None
 
 
 def show_refusal(form: RecordForm, formset: BasePromptFormSet, errors: dict[str, list[str]]):

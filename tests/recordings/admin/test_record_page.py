@@ -300,3 +300,17 @@ def test_recording_selected_calls_starts_the_same_recording_on_each(
     ] * 2
     assert set(RecordOperation.objects.values_list("call", flat=True)) == {call.pk, other.pk}
     assert LogEntry.objects.count() == 2
+
+
+def test_a_bad_row_and_a_bad_timeout_are_both_shown_at_once(recorder, call, graph_http):
+    response = recorder.post(
+        record_page(call),
+        form_data(
+            {"kind": "media", "uri": "https://cdn.example.com/a.wav", "loop": "0"},
+            max_record_duration="2000",
+        ),
+    )
+    html = response.content.decode()
+    assert "Play it at least once." in html
+    assert "from 1 to 1800 on the beta-record profile; got 2000." in html
+    assert sent_bodies(graph_http) == []
