@@ -72,12 +72,10 @@ def browser_page(monkeypatch):
         browser.close()
 
 
-def test_an_operator_records_a_caller_until_the_stop_tone_and_downloads_the_wav(
-    recorder, browser_page, tmp_path
-):
-    page, url, shots = browser_page, recorder.url, screenshots_dir()
+def operator_with_a_live_call(recorder, tmp_path) -> str:
+    """An operator account, the prompt folder in tmp_path, the worker, and an answered call."""
     recorder.settings.MEDIA_ROOT = tmp_path
-    recorder.settings.PROMPT_BASE_URL = f"{url}/media/prompts/"
+    recorder.settings.PROMPT_BASE_URL = f"{recorder.url}/media/prompts/"
     recorder.env["MEDIA_ROOT"] = str(tmp_path)  # the worker stores the audio there too
     user = User.objects.create_user("operator", password="Operator-pass-1", is_staff=True)
     user.user_permissions.set(
@@ -88,14 +86,16 @@ def test_an_operator_records_a_caller_until_the_stop_tone_and_downloads_the_wav(
     recorder.start_worker()
     call_id = recorder.ring("speak 2; press #")
     recorder.wait_for_call(call_id, "established")
+    return call_id
 
+
+def log_in_and_upload_a_prompt(page, url: str) -> None:
     page.goto(f"{url}/admin/login/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", "Operator-pass-1")
     page.click("input[type=submit]")
     expect(page.locator("#site-name")).to_contain_text("Recorder")
 
-    # The prompt library: upload a WAV Graph can play.
     page.goto(f"{url}/admin/recordings/promptaudio/add/")
     page.fill("#id_name", "Short tone")
     page.set_input_files(
@@ -104,11 +104,22 @@ def test_an_operator_records_a_caller_until_the_stop_tone_and_downloads_the_wav(
     page.click("input[name=_save]")
     expect(page.locator(".messagelist")).to_contain_text("Short tone")
 
-    # The call, its Record button, the Record page.
+
+def open_record_page(page, url: str, call_id: str) -> None:
     page.goto(f"{url}/admin/recordings/call/")
     page.click(f"text={call_id}")
     page.click("a.record-link")
     expect(page.locator("h1")).to_contain_text(f"Record call {call_id}")
+
+
+def test_an_operator_records_a_caller_until_the_stop_tone_and_downloads_the_wav(
+    recorder, browser_page, tmp_path
+):
+    page, url, shots = browser_page, recorder.url, screenshots_dir()
+    call_id = operator_with_a_live_call(recorder, tmp_path)
+    log_in_and_upload_a_prompt(page, url)
+
+    open_record_page(page, url, call_id)
     page.click("button[data-add-prompt=silence]")
     page.fill("input[name='prompts-0-duration_ms']", "300")
     page.click("button[data-add-prompt=media]")
@@ -152,3 +163,25 @@ def test_an_operator_records_a_caller_until_the_stop_tone_and_downloads_the_wav(
     with wave.open(str(saved)) as wav:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
         assert wav.getnframes() > 16000  # the caller spoke for 2 s before the stop tone
+
+
+def test_the_record_page_records_on_the_v1_profile_with_its_one_media_prompt(
+    recorder, browser_page, tmp_path
+):
+    recorder.configure("v1.0")
+    page, url = browser_page, recorder.url
+    call_id = operator_with_a_live_call(recorder, tmp_path)
+    log_in_and_upload_a_prompt(page, url)
+
+    open_record_page(page, url, call_id)
+    expect(page.locator("button[data-add-prompt=silence]")).to_have_count(0)
+    page.click("button[data-add-prompt=media]")
+    expect(page.locator("button[data-add-prompt=media]")).to_be_disabled()
+    page.select_option("select[name='prompts-0-library_prompt']", label="Short tone (0.6 s)")
+    page.check("#id_stop_tones input[value='#']")
+    page.click("input[name=_record]")
+    expect(page.locator(".messagelist")).to_contain_text("Recording started")
+
+    operation = recorder.wait_until_final(RecordOperation.objects.get(call__graph_id=call_id))
+    assert (operation.status, operation.completion_reason) == ("completed", "stopToneDetected")
+    assert "/communications/calls/" in operation.exchanges.get(action="record").url
