@@ -279,15 +279,39 @@ class GraphSession:
             log.finished(status, text, answer.request_id, attempts, None)
         return answer
 
-    def request_once(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def request_once(
+        self, method: str, url: str, *, action: str, log: ExchangeLog | None = None, **kwargs: Any
+    ) -> requests.Response:
         """One attempt with the session's timeout and no redirects, for a library (MSAL)
-        that brings its own retries and reads the answer itself."""
+        that brings its own retries and reads the answer itself. Logged like send()."""
         kwargs.setdefault("timeout", settings.GRAPH_TIMEOUT)
         kwargs["allow_redirects"] = False
+        client_request_id = str(uuid.uuid4())
+        kwargs["headers"] = {
+            **(kwargs.get("headers") or {}),
+            "client-request-id": client_request_id,
+        }
+        if log is not None:
+            log.started(action, method.upper(), url, redact(kwargs.get("data")), client_request_id)
         try:
-            return self.requests.request(method, url, **kwargs)
+            response = self.requests.request(method, url, **kwargs)
         except requests.RequestException as err:
-            raise GraphNetworkError(describe_network_error(err)) from err
+            error = GraphNetworkError(
+                describe_network_error(err), client_request_id=client_request_id
+            )
+            if log is not None:
+                log.finished(None, "", "", 1, error)
+            raise error from err
+        if log is not None:
+            content_type = response.headers.get("Content-Type", "")
+            log.finished(
+                response.status_code,
+                body_text(response.content, content_type),
+                response.headers.get("request-id", ""),
+                1,
+                None,
+            )
+        return response
 
     def retry_after_seconds(self, value: str | None) -> float | None:
         """Retry-After as seconds: Graph sends a number (maybe fractional); HTTP allows a date."""

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from recordings.graph.errors import GraphResponseError
 from recordings.graph.http import GraphSession, default_session
+from recordings.graph.log import DatabaseExchangeLog
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class NotificationKeys:
             "GET",
             url,
             action="notification keys",
+            log=DatabaseExchangeLog(),
             timeout=self.timeout,
             # No retries: a webhook request is waiting, and Graph delivers again after a 5xx.
             max_attempts=1,

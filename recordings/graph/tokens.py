@@ -22,6 +22,7 @@ from recordings.graph.errors import (
     GraphThrottledError,
 )
 from recordings.graph.http import GraphSession, default_session
+from recordings.graph.log import DatabaseExchangeLog
 
 # A token is renewed this long before it expires, so none expires on its way to Graph.
 REFRESH_MARGIN = 5 * 60.0
@@ -94,7 +95,9 @@ class ClientCredentialsTokenProvider(CachingTokenProvider):
             "scope": self.scope,
         }
         try:
-            response = self.session.send("POST", self.token_url, action="token", data=form)
+            response = self.session.send(
+                "POST", self.token_url, action="token", data=form, log=DatabaseExchangeLog()
+            )
         except (GraphNetworkError, GraphThrottledError, GraphServiceError):
             # Not a credentials problem: say what it is.
             raise
@@ -164,11 +167,26 @@ class MsalHttpClient:
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kw: Any):
         return self.session.request_once(
-            "POST", url, params=params, data=data, headers=headers, **kw
+            "POST",
+            url,
+            action="token (MSAL)",
+            log=DatabaseExchangeLog(),
+            params=params,
+            data=data,
+            headers=headers,
+            **kw,
         )
 
     def get(self, url: str, params: Any = None, headers: Any = None, **kw: Any):
-        return self.session.request_once("GET", url, params=params, headers=headers, **kw)
+        return self.session.request_once(
+            "GET",
+            url,
+            action="authority discovery (MSAL)",
+            log=DatabaseExchangeLog(),
+            params=params,
+            headers=headers,
+            **kw,
+        )
 
     def close(self) -> None:
         # The session is shared and outlives any one MSAL app.

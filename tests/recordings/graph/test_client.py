@@ -15,6 +15,9 @@ from tests.recordings.graph import contract
 from tests.recordings.graph.contract import BETA_EXAMPLE, V1_EXAMPLE
 from tests.recordings.graph.support import GRAPH, TOKEN_URL, RecordingLog
 
+# Token and key fetches are kept as GraphExchange rows, like every other request.
+pytestmark = pytest.mark.django_db
+
 BETA = "https://graph.test/beta"
 V1 = GRAPH
 CALL = "421f1100-f4ff-4d0b-a10e-a4d5b1d2be55"

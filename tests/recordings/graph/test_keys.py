@@ -16,6 +16,9 @@ from recordings.graph import (
 )
 from tests.recordings.graph.support import Clock, connection_reset
 
+# Token and key fetches are kept as GraphExchange rows, like every other request.
+pytestmark = pytest.mark.django_db
+
 CONFIG_URL = "https://keys.test/.well-known/OpenIdConfiguration"
 JWKS_URL = "https://keys.test/jwks"
 
@@ -182,6 +185,8 @@ def test_a_failed_refetch_keeps_the_keys_and_waits_for_the_interval(
     assert jwks_fetches(mock_http) == 2
 
 
+# The fetch is logged from another thread, on its own connection: real transactions.
+@pytest.mark.django_db(transaction=True)
 def test_threads_asking_for_a_new_kid_share_one_fetch(keys, key_endpoint, first_key):
     def slow_jwks(request):
         time.sleep(0.05)

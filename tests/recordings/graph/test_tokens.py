@@ -22,6 +22,9 @@ from tests.recordings.graph.support import (
     read_timeout,
 )
 
+# Token and key fetches are kept as GraphExchange rows, like every other request.
+pytestmark = pytest.mark.django_db
+
 AAD = "https://login.example.test"
 AAD_DISCOVERY = f"{AAD}/{TENANT}/v2.0/.well-known/openid-configuration"
 AAD_TOKEN_URL = f"{AAD}/{TENANT}/oauth2/v2.0/token"
@@ -112,6 +115,8 @@ def test_invalidate_makes_the_next_call_fetch_a_fresh_token(plain, mock_http):
     assert plain.get_token() == "second"
 
 
+# The fetch is logged from another thread, on its own connection: real transactions.
+@pytest.mark.django_db(transaction=True)
 def test_threads_that_find_no_token_wait_for_one_fetch(plain, mock_http):
     def slow_token(request):
         time.sleep(0.05)
