@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint migrate static worker clean
+.PHONY: run test lint migrate static worker scheduler clean
 
 run: migrate static
 	scripts/run
@@ -26,7 +26,12 @@ static: $(VENV)/runtime.stamp
 	$(PY) manage.py collectstatic --noinput
 
 worker: $(VENV)/runtime.stamp
-	$(PY) manage.py db_worker
+	@if [ "$$($(PY) -c 'from recorder_site import settings; print(settings.TASKS_BACKEND)')" = rq ]; \
+	then $(PY) manage.py rqworker default --job-class django_tasks_rq.Job --with-scheduler; \
+	else $(PY) manage.py db_worker; fi
+
+scheduler: $(VENV)/runtime.stamp
+	$(PY) manage.py crontask --no-heartbeat
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
