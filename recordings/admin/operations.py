@@ -441,16 +441,31 @@ class CompletionReasonFilter(admin.SimpleListFilter):
         return queryset.filter(completion_reason=value, recorder_reason="")
 
 
+SEARCH_MAX_MATCHES = 1000
+
+
 def search_operations(queryset: QuerySet, term: str) -> QuerySet:
-    """Whole ids, in any letter case: each branch an index lookup, where a substring search
-    (the admin's default icontains) would scan a year of operations on every keystroke."""
+    """Whole ids, in any letter case, where the admin's default (icontains) would scan a
+    year of operations on every search.
+
+    The matching keys are found first, each way by its own small query (the graph id by its
+    case-insensitive unique index, the call by its own and then its operations by the call
+    index, the client context), and the list then filters on those keys. Put as one OR into
+    the list's query instead, PostgreSQL walks the whole created_at index for the few
+    matches: seconds at a million rows.
+    """
     term = term.strip()
     if not term:
         return queryset
-    calls = Call.objects.with_graph_id(term).values("pk")
-    return queryset.filter(
-        Q(Exact(Lower("graph_id"), term.lower())) | Q(call__in=calls) | Q(client_context=term)
+    ids = RecordOperation.objects.order_by().values_list("pk", flat=True)
+    calls = Call.objects.with_graph_id(term).order_by().values("pk")
+    ways = (
+        ids.filter(Exact(Lower("graph_id"), term.lower())),
+        ids.filter(call__in=calls),
+        ids.filter(client_context=term),
     )
+    matches = set().union(*(way[:SEARCH_MAX_MATCHES] for way in ways))
+    return queryset.filter(pk__in=matches)
 
 
 # --- CSV ----------------------------------------------------------------------------------------
