@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -31,12 +32,16 @@ def _database_url() -> str:
 class Recorder:
     """The running system as a test sees it: settings, a worker, and ways to wait on it."""
 
-    def __init__(self, live_server, settings, monkeypatch):
+    def __init__(self, live_server, settings, monkeypatch, media_root=None):
         self.url = live_server.url
         self.settings = settings
         self.monkeypatch = monkeypatch
         self.worker: subprocess.Popen | None = None
+        # Every worker started, in order; `worker` is the first (most tests start one).
+        self.workers: list[subprocess.Popen] = []
         self.worker_log = REPO / "var" / "e2e-worker.log"
+        # Recordings the workers fetch land here, never in the project's media/.
+        self.media_root = media_root or REPO / "var" / "e2e-media"
 
     def configure(self, profile: str) -> None:
         emulator = f"{self.url}/emulator"
@@ -52,14 +57,19 @@ class Recorder:
             "RECORDER_CLOSE_GRACE_SECONDS": "0.5",
             "GRAPH_EMULATOR_TIME_SCALE": str(TIME_SCALE),
             "GRAPH_MAX_RETRY_AFTER": "1",
+            "MEDIA_ROOT": str(self.media_root),
+            "RECORDING_FETCH_BACKOFF_SECONDS": "0.2",
         }
         for name, value in self.env.items():
             if name == "RECORDING_DOWNLOAD_HOSTS":
-                value = [value]
+                value = value.split(",")
+            elif name == "MEDIA_ROOT":
+                value = Path(value)
             elif name in (
                 "RECORDER_CLOSE_GRACE_SECONDS",
                 "GRAPH_EMULATOR_TIME_SCALE",
                 "GRAPH_MAX_RETRY_AFTER",
+                "RECORDING_FETCH_BACKOFF_SECONDS",
             ):
                 value = float(value)
             setattr(self.settings, name, value)
@@ -79,15 +89,20 @@ class Recorder:
         # tests), so an app token cached by an earlier test would be refused.
         self.monkeypatch.setattr(tokens, "_providers", {})
 
-    def start_worker(self) -> None:
+    def start_worker(self, **extra_env: str) -> subprocess.Popen:
+        """Start one more task worker process; `extra_env` overrides its environment."""
         env = {
             **os.environ,
             **self.env,
             "DATABASE_URL": _database_url(),
             "TASKS_BACKEND": "database",
+            **extra_env,
         }
         self.worker_log.parent.mkdir(exist_ok=True)
-        self.worker = subprocess.Popen(
+        log = self.worker_log
+        if self.workers:
+            log = log.with_name(f"{log.stem}-{len(self.workers) + 1}{log.suffix}")
+        worker = subprocess.Popen(
             [
                 sys.executable,
                 "manage.py",
@@ -101,17 +116,22 @@ class Recorder:
             ],
             cwd=REPO,
             env=env,
-            stdout=self.worker_log.open("w"),
+            stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
+        self.workers.append(worker)
+        self.worker = self.workers[0]
+        return worker
 
     def stop_worker(self) -> None:
-        if self.worker and self.worker.poll() is None:
-            self.worker.terminate()
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in self.workers:
             try:
-                self.worker.wait(timeout=10)
+                worker.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.worker.kill()
+                worker.kill()
 
     def ring(self, script: str, caller: str = "+15550100") -> str:
         out = io.StringIO()
@@ -151,8 +171,8 @@ class Recorder:
 
 
 @pytest.fixture
-def recorder(live_server, settings, monkeypatch, transactional_db):
-    system = Recorder(live_server, settings, monkeypatch)
+def recorder(live_server, settings, monkeypatch, transactional_db, tmp_path):
+    system = Recorder(live_server, settings, monkeypatch, media_root=tmp_path / "media")
     system.configure("beta-record")
     yield system
     system.stop_worker()
