@@ -65,8 +65,8 @@ def redact(value: Any) -> Any:
     """A copy of a decoded JSON value with every credential replaced by HIDDEN."""
     if isinstance(value, dict):
         return {
-            key: HIDDEN if SECRET_KEY.search(str(key)) and value else redact(value)
-            for key, value in value.items()
+            key: HIDDEN if item and SECRET_KEY.search(str(key)) else redact(item)
+            for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact(item) for item in value]
@@ -362,7 +362,12 @@ def bounded_date_hierarchy(cl) -> dict:
     """
     field = cl.date_hierarchy
     params = {part: cl.params.get(f"{field}__{part}") for part in ("year", "month", "day")}
-    year, month, day = (int(v) if v else None for v in params.values())
+    try:
+        year, month, day = (int(v) if v else None for v in params.values())
+        if year and month and day:
+            date(year, month, day)
+    except (TypeError, ValueError):
+        return {"show": False}  # a hand-made date that does not exist: the list is empty
 
     def link(**lookups) -> str:
         return cl.get_query_string({f"{field}__{k}": v for k, v in lookups.items()}, [f"{field}__"])

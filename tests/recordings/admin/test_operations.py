@@ -227,6 +227,17 @@ def test_the_date_drill_down_offers_each_month_between_the_first_and_last_operat
     assert "January 2026" not in page
 
 
+def test_a_date_that_does_not_exist_is_refused_like_any_bad_filter_not_a_500(make_operation):
+    make_operation()
+    response = operator(VIEW).get(
+        LIST,
+        {"created_at__year": 2026, "created_at__month": 2, "created_at__day": 31},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0].endswith("?e=1")
+
+
 # --- The chart ----------------------------------------------------------------------------
 
 
