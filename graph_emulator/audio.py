@@ -128,6 +128,11 @@ def recording_chunks(segments: Sequence[Segment], start: float) -> Iterator[byte
             yield from _segment_pcm(segment, first, last - first)
 
 
+def speech_chunks(frames: int) -> Iterator[bytes]:
+    """`frames` of the speech signal, a block at a time (for long made-up recordings)."""
+    return _repeat(_speech_block(), 0, frames)
+
+
 def write_wav(path: Path, chunks: Iterator[bytes] | Sequence[bytes]) -> int:
     """Write PCM chunks as a 16 kHz mono 16-bit WAV; returns the number of frames."""
     path.parent.mkdir(parents=True, exist_ok=True)

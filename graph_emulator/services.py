@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from graph_emulator import background, clock, faults, notifications, payloads
-from graph_emulator.audio import recording_chunks, write_wav
+from graph_emulator.audio import RATE, recording_chunks, speech_chunks, write_wav
 from graph_emulator.engine import Outcome, canceled, cut
 from graph_emulator.errors import bad_request, call_not_found
 from graph_emulator.models import LIVE_CALL_STATES, Call, FaultName, Operation
@@ -384,3 +384,46 @@ def purge_expired_recordings() -> None:
         path = recording_path(op)
         if path is not None:
             path.unlink(missing_ok=True)
+
+
+# --- Large recordings for benchmarks ---------------------------------------------------------
+
+# The longest a made-up recording may be: four hours, about 460 MB of 16 kHz mono 16-bit.
+MAX_BENCH_SECONDS = 4 * 3600
+
+
+def make_bench_recording(*, seconds: float, location_for: Callable[[str], str]) -> Operation:
+    """A completed record operation with a recording `seconds` long, made at disk speed.
+
+    For benchmarking a bot's download path: no call is rung and nothing is notified; the
+    answer names the location and token, as a completion notification would. The audio is
+    one second of speech-like signal repeated, so writing 200 MB takes a moment, not the
+    hour a real recording would.
+    """
+    if not 0 < seconds <= MAX_BENCH_SECONDS:
+        raise ValueError(f"seconds must be more than 0 and at most {MAX_BENCH_SECONDS}.")
+    now = timezone.now()
+    call = Call.objects.create(
+        state=Call.State.TERMINATED,
+        caller="bench",
+        tenant_id=settings.EMULATOR_TENANT_ID,
+        callback_url="",
+        ended_at=now,
+    )
+    op_id = str(uuid.uuid4())
+    frames = round(seconds * RATE)
+    write_wav(recordings_dir() / f"{op_id}.wav", speech_chunks(frames))
+    return Operation.objects.create(
+        id=op_id,
+        call=call,
+        profile=Operation.Profile.BETA_RECORD,
+        kind=Operation.Kind.RECORD,
+        status=Operation.Status.COMPLETED,
+        completion_reason="maxRecordDurationReached",
+        recording_location=location_for(op_id),
+        access_token=secrets.token_urlsafe(32),
+        recording_file=f"{op_id}.wav",
+        recording_seconds=frames / RATE,
+        expires_at=now + timedelta(seconds=float(settings.GRAPH_EMULATOR_RECORDING_LIFETIME)),
+        completed_at=now,
+    )

@@ -45,6 +45,7 @@ urlpatterns = [
     path("control/faults", views.control_faults, name="control-faults"),
     path("control/calls", views.control_calls, name="control-calls"),
     path("control/deliveries", views.control_deliveries, name="control-deliveries"),
+    path("control/recordings", views.control_recordings, name="control-recordings"),
     # Graph: the record action of each profile
     re_path(rf"^(?P<version>beta)/app/calls/{CALL}/record$", views.record, name="beta-record"),
     re_path(

@@ -472,6 +472,38 @@ def control_calls(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+def control_recordings(request: HttpRequest) -> HttpResponse:
+    """Make a completed recording of a given length at once, for benchmarking downloads."""
+    if request.method != "POST":
+        return _control_error(405, "Use POST.")
+    body = _control_body(request)
+    if isinstance(body, JsonResponse):
+        return body
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return _control_error(400, "seconds must be a number.")
+
+    def location_for(op_id: str) -> str:
+        return request.build_absolute_uri(reverse("graph_emulator:recording", args=[op_id]))
+
+    try:
+        op = services.make_bench_recording(seconds=float(seconds), location_for=location_for)
+    except ValueError as err:
+        return _control_error(400, str(err))
+    path = services.recording_path(op)
+    return JsonResponse(
+        {
+            "id": op.id,
+            "recordingLocation": op.recording_location,
+            "recordingAccessToken": op.access_token,
+            "seconds": op.recording_seconds,
+            "bytes": path.stat().st_size,
+        },
+        status=201,
+    )
+
+
+@csrf_exempt
 def control_deliveries(request: HttpRequest) -> HttpResponse:
     if request.method != "GET":
         return _control_error(405, "Use GET.")
