@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from recordings.models import Recording, RecordOperation
@@ -70,6 +71,9 @@ def browser_page(monkeypatch):
         page.set_default_timeout(20_000)
         yield page
         browser.close()
+        # The test's queries ran while Playwright's loop was on: their connection is not the
+        # one the database teardown closes, and PostgreSQL would refuse to drop the database.
+        connections.close_all()
 
 
 def operator_with_a_live_call(recorder, tmp_path) -> str:
