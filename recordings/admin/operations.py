@@ -37,6 +37,7 @@ from django.utils.text import capfirst
 
 from recordings import services
 from recordings.admin.base import ReadOnlyAdmin
+from recordings.graph.http import REDACTED, SECRET_FIELDS, redact
 from recordings.models import (
     Call,
     FetchStatus,
@@ -51,31 +52,16 @@ RecorderReason = RecordOperation.RecorderReason
 
 # --- Shared by the operation and notification pages ------------------------------------------
 
-HIDDEN = "[hidden]"
-# Keys whose values are credentials wherever they appear in a payload: Graph's per-operation
-# recording token (both eras' names), and anything that looks like a bearer or a secret.
-SECRET_KEY = re.compile(r"access_?token|authorization|secret|password", re.IGNORECASE)
+# Payload values that are credentials: the names the Graph seam already keeps out of its
+# exchange log. Notifications are stored raw, so pages hide the same names again on display.
 SECRET_IN_TEXT = re.compile(
-    r'("[^"]*(?:access_?token|authorization|secret|password)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"',
-    re.IGNORECASE,
+    r'("(?:' + "|".join(map(re.escape, sorted(SECRET_FIELDS))) + r')"\s*:\s*)"(?:[^"\\]|\\.)*"'
 )
-
-
-def redact(value: Any) -> Any:
-    """A copy of a decoded JSON value with every credential replaced by HIDDEN."""
-    if isinstance(value, dict):
-        return {
-            key: HIDDEN if item and SECRET_KEY.search(str(key)) else redact(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(item) for item in value]
-    return value
 
 
 def pretty_payload(payload: Any, *, secrets: Iterable[str] = ()) -> str:
     """A payload (decoded JSON, JSON text, or any text) indented for reading, credentials
-    hidden. Text that is not JSON is redacted by pattern; known secret values (such as the
+    redacted. Text that is not JSON is redacted by pattern; known secret values (such as the
     operation's own access token) are removed wherever they appear, as a second guard."""
     if payload in (None, "", b""):
         return ""
@@ -85,16 +71,16 @@ def pretty_payload(payload: Any, *, secrets: Iterable[str] = ()) -> str:
         try:
             payload = json.loads(payload)
         except ValueError:
-            text = SECRET_IN_TEXT.sub(rf'\1"{HIDDEN}"', payload)
+            text = SECRET_IN_TEXT.sub(rf'\1"{REDACTED}"', payload)
             return _without(text, secrets)
-    text = json.dumps(redact(payload), indent=2, ensure_ascii=False, sort_keys=False)
+    text = json.dumps(redact(payload), indent=2, ensure_ascii=False)
     return _without(text, secrets)
 
 
 def _without(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
-            text = text.replace(secret, HIDDEN)
+            text = text.replace(secret, REDACTED)
     return text
 
 

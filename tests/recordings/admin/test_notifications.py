@@ -109,5 +109,5 @@ def test_the_notification_page_shows_the_payload_pretty_with_the_token_hidden():
     )
     text = page.content.decode()
     assert "secret-recording-token" not in text
-    assert "&quot;recordingAccessToken&quot;: &quot;[hidden]&quot;" in text
+    assert "&quot;recordingAccessToken&quot;: &quot;[redacted]&quot;" in text
     assert "issuer <code>https://graph.microsoft.com</code>" in text
