@@ -298,24 +298,26 @@ class CallAdmin(ReadOnlyAdmin):
         return started, failures, None
 
     def _after_start(self, request, started, failures) -> HttpResponse:
+        """Say what started and what did not, then show where the outcomes will appear."""
         for failure in failures:
             self.message_user(request, failure, messages.ERROR)
+        where = "Recording started on " + (
+            f"call {started[0].call.graph_id}" if len(started) == 1 else f"{len(started)} calls"
+        )
+        if not request.user.has_perm("recordings.view_recordoperation"):
+            self.message_user(request, f"{where}.", messages.SUCCESS)
+            fallback = "admin:recordings_call_changelist"
+            if not self.has_view_permission(request):
+                fallback = "admin:index"
+            return HttpResponseRedirect(reverse(fallback))
         if len(started) == 1:
-            operation = started[0]
             self.message_user(
-                request,
-                f"Recording started on call {operation.call.graph_id}. Its outcome shows here "
-                "when Graph reports it.",
-                messages.SUCCESS,
+                request, f"{where}; its outcome shows here when Graph reports it.", messages.SUCCESS
             )
             return HttpResponseRedirect(
-                reverse("admin:recordings_recordoperation_change", args=[operation.pk])
+                reverse("admin:recordings_recordoperation_change", args=[started[0].pk])
             )
-        self.message_user(
-            request,
-            f"Recording started on {len(started)} calls; their outcomes show in this list.",
-            messages.SUCCESS,
-        )
+        self.message_user(request, f"{where}; their outcomes show in this list.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:recordings_recordoperation_changelist"))
 
     def hang_up_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -314,3 +314,13 @@ def test_a_bad_row_and_a_bad_timeout_are_both_shown_at_once(recorder, call, grap
     assert "Play it at least once." in html
     assert "from 1 to 1800 on the beta-record profile; got 2000." in html
     assert sent_bodies(graph_http) == []
+
+
+def test_an_operator_who_cannot_see_operations_lands_on_the_call_list_after_starting(
+    call, graph_http, settings
+):
+    accept(graph_http, settings, call)
+    client = operator(VIEW_CALL, "start_recording")
+    response = client.post(record_page(call), form_data(), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("admin:recordings_call_changelist")
+    assert f"Recording started on call {call.graph_id}." in response.content.decode()
