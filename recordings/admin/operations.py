@@ -675,7 +675,10 @@ def parameters_sent(operation: RecordOperation) -> dict:
 def set_legal_hold(request: HttpRequest, queryset: QuerySet, *, on: bool) -> int:
     """Put the operations in `queryset` on legal hold (or release them); one admin log entry
     per operation that changed. Returns how many changed."""
-    changing = list(queryset.exclude(legal_hold=on).order_by())
+    # Only what the log entries need (the id and the text of the row), not whole rows.
+    changing = list(
+        queryset.exclude(legal_hold=on).order_by().select_related(None).only("pk", "graph_id")
+    )
     if not changing:
         return 0
     RecordOperation.objects.filter(pk__in=[op.pk for op in changing]).update(
