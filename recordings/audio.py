@@ -101,6 +101,8 @@ def prompt_problems(info: WavInfo) -> list[str]:
 # Columns of the waveform: enough for the operation page's width, small enough to inline.
 WAVEFORM_COLUMNS = 600
 WAVEFORM_HEIGHT = 60
+# The most samples one column's stroke is measured on (see waveform_svg).
+WAVEFORM_SAMPLES_PER_COLUMN = 2048
 # array typecodes for the PCM sample widths `wave` reads (8-bit WAV is unsigned).
 _SAMPLE_TYPES = {1: "B", 2: "h", 4: "i"}
 
@@ -110,7 +112,8 @@ def waveform_svg(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> str:
     from the column's lowest sample to its highest, scaled to the loudest.
 
     Computed once when the file is stored, reading it a column at a time, so a long
-    recording never sits in memory whole. Empty for audio it can't draw (no frames,
+    recording never sits in memory whole; a long column is measured on an even stride of
+    its samples. Empty for audio it can't draw (no frames,
     24-bit samples).
     """
     info = inspect_wav(fileobj)
@@ -127,6 +130,11 @@ def waveform_svg(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> str:
                     typecode,
                     frames[: len(frames) // info.sample_width_bytes * info.sample_width_bytes],
                 )
+                if len(samples) > WAVEFORM_SAMPLES_PER_COLUMN:
+                    # min/max box every sample in Python: seconds for an hour of audio.
+                    # An even stride through the column draws the same picture at this size.
+                    step = len(samples) // WAVEFORM_SAMPLES_PER_COLUMN
+                    samples = samples[::step]
                 if sys.byteorder == "big":
                     samples.byteswap()  # WAV is little-endian
                 if typecode == "B":
