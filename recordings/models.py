@@ -342,6 +342,11 @@ class Recording(models.Model):
     def __str__(self) -> str:
         return f"Recording of {self.operation.graph_id}"
 
+    @property
+    def is_playable(self) -> bool:
+        """Recorder holds the audio: the player and Download can be offered."""
+        return self.status == FetchStatus.STORED and bool(self.file)
+
 
 class PromptAudio(models.Model):
     """A WAV prompt operators uploaded, served at PROMPT_BASE_URL for Graph to fetch."""

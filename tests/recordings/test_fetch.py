@@ -295,3 +295,39 @@ def test_a_worker_that_lost_its_claim_keeps_no_file(completed, graph_http, setti
     monkeypatch.setattr(default_storage, "save", save_then_lose_claim)
     assert services.fetch_recording(recording_pk=completed.recording.pk) is None
     assert list((settings.MEDIA_ROOT / "recordings").rglob("*.wav")) == []
+
+
+def test_a_completion_learnt_by_asking_graph_also_gets_its_fetch(
+    make_operation, graph_http, settings, call, django_capture_on_commit_callbacks
+):
+    operation = make_operation()
+    data = contract_sample("v1.0/notification-completed")["value"][0]["resourceData"]
+    url = (
+        f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}"
+        f"/operations/{operation.graph_id}"
+    )
+    graph_http.add(responses.GET, url, json=data)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reconcile_operation(operation=operation)
+    recording = Recording.objects.get(operation=operation)
+    assert recording.status == FetchStatus.PENDING
+    assert [r.args for r in enqueued()] == [[recording.pk]]
+
+
+def test_reconcile_gives_an_older_completed_operation_its_recording(make_operation):
+    operation = make_operation(
+        status="completed",
+        recording_location=LOCATION,
+        recording_access_token=ACCESS_TOKEN,
+        finished_at=timezone.now(),
+    )
+    enqueued_pks = services.retry_recording_fetches()
+    recording = Recording.objects.get(operation=operation)
+    assert enqueued_pks == [recording.pk]
+    assert recording.status == FetchStatus.PENDING
+
+
+def test_a_stored_recording_is_playable_and_others_are_not(completed, graph_http):
+    assert not completed.recording.is_playable
+    serve(graph_http)
+    assert fetch(completed).is_playable
