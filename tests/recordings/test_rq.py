@@ -34,7 +34,8 @@ def rq_backend(settings):
             raise
         pytest.skip(f"Redis is not reachable at {url} ({err}); .ci/run starts one.")
     connection.flushdb()
-    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django_rq"]
+    # django_rq stays out of INSTALLED_APPS here: installing it for one test would leave its
+    # admin registered for the rest of the run. Enqueueing and working need only its queues.
     settings.RQ_QUEUES = {"default": {"URL": url}}
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     yield connection
