@@ -81,6 +81,9 @@ class CallAdmin(ReadOnlyAdmin):
             return [fieldset for fieldset in self.fieldsets if fieldset[0] != "End"]
         return self.fieldsets
 
+    class Media:
+        css = {"all": ["recordings/operations.css", "recordings/record.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(latest_operation=latest_operation())
 
@@ -110,9 +113,16 @@ class CallAdmin(ReadOnlyAdmin):
         latest = getattr(call, "latest_operation", None)
         if not latest:
             return "—"
-        label = OperationStatus(latest["status"]).label if latest["status"] else "—"
+        status = latest["status"]
+        label = OperationStatus(status).label if status in OperationStatus.values else status
         url = reverse("admin:recordings_recordoperation_change", args=[latest["pk"]])
-        return format_html('<a href="{}">{}</a>', url, label)
+        # The operations list's badge, so a status looks the same on both lists.
+        return format_html(
+            '<a href="{}"><span class="op-badge op-status-{}">{}</span></a>',
+            url,
+            status,
+            label,
+        )
 
     @admin.display(description="reason")
     def latest_reason(self, call: Call) -> str:
