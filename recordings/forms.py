@@ -39,7 +39,10 @@ class RecordForm(forms.Form):
         help_text="The caller speaking or pressing a key cuts the prompts short.",
     )
     stream_while_recording = forms.BooleanField(
-        required=False, initial=False, label="Stream while recording"
+        required=False,
+        initial=False,
+        label="Stream while recording",
+        help_text="Graph gives the recording's location as soon as recording starts.",
     )
     initial_silence_timeout = forms.IntegerField(
         required=False, initial=GRAPH_DEFAULT_SECONDS, label="Initial silence timeout"
