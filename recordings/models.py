@@ -69,6 +69,7 @@ class Call(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["-created_at"], name="call_created_idx"),
             models.Index(fields=["state", "-created_at"]),
             models.Index(fields=["direction", "-created_at"]),
         ]
