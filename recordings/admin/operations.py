@@ -813,7 +813,7 @@ class RecordOperationAdmin(ReadOnlyAdmin):
         recording = recording_of(operation)
         state, detail = fetch_state(recording)
         stored = recording is not None and recording.status == FetchStatus.STORED
-        playable = stored and can_download(request)
+        playable = stored and recording.is_playable and can_download(request)
         timeline, timeline_capped = operation_timeline(operation)
         return {
             "operation": operation,
@@ -1037,7 +1037,7 @@ class RecordOperationAdmin(ReadOnlyAdmin):
         if recording is None:
             return "—"
         if recording.status == FetchStatus.STORED:
-            url = audio_url(obj, download=True) if download else None
+            url = audio_url(obj, download=True) if download and recording.is_playable else None
             duration = duration_text(recording.duration_seconds)
             if url:
                 return format_html(

@@ -61,6 +61,7 @@ def store(operation, status=FetchStatus.STORED, **fields):
         status=status,
         duration_seconds=fields.pop("duration_seconds", 4.25),
         size_bytes=fields.pop("size_bytes", 136_000),
+        file=fields.pop("file", "recordings/2026/11/30/op.wav" if status == "stored" else ""),
         **fields,
     )
 
@@ -135,6 +136,14 @@ def test_the_download_link_shows_only_once_the_audio_is_stored(make_operation):
     assert 'class="op-download"' not in page
     assert "Link expired or refused" in page
     assert "Graph answered 404: the recording is gone." in page
+
+
+def test_a_stored_recording_whose_file_is_missing_offers_no_download(make_operation):
+    operation = completed(make_operation)
+    store(operation, file="")
+    client = operator(VIEW, "download_recording")
+    assert 'class="op-download"' not in client.get(LIST).content.decode()
+    assert "<audio" not in client.get(page_of(operation)).content.decode()
 
 
 def test_the_completion_reason_filter_offers_graphs_and_recorders_reasons_without_a_query(
