@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 from django.core.files.storage import default_storage
-from django.tasks import task_backends
+from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
 from recordings import services
@@ -43,11 +43,27 @@ def _fetch_settings(settings, tmp_path):
     settings.RECORDING_MAX_BYTES = 10 * 1024 * 1024
     settings.RECORDING_FETCH_MAX_ATTEMPTS = 3
     settings.RECORDING_FETCH_BACKOFF_SECONDS = 10
-    task_backends["default"].clear()
+
+
+# What was enqueued, from the signal every backend sends: it does not depend on which
+# backend instance the handler hands out (another test's settings may have swapped it).
+ENQUEUED: list = []
+
+
+def _record_enqueued(sender, task_result, **kwargs) -> None:
+    ENQUEUED.append(task_result)
+
+
+@pytest.fixture(autouse=True)
+def _enqueued():
+    ENQUEUED.clear()
+    task_enqueued.connect(_record_enqueued)
+    yield
+    task_enqueued.disconnect(_record_enqueued)
 
 
 def enqueued(name: str = "fetch_recording_task") -> list:
-    return [r for r in task_backends["default"].results if r.task.name == name]
+    return [r for r in ENQUEUED if r.task.name == name]
 
 
 def completion_body() -> bytes:
@@ -242,7 +258,7 @@ def test_reconcile_retries_a_failed_fetch_whose_link_may_live(completed, graph_h
     serve(graph_http, body=b"", status=500)
     Recording.objects.filter(pk=completed.recording.pk).update(attempts=2)
     fetch(completed)
-    task_backends["default"].clear()
+    ENQUEUED.clear()
 
     later = timezone.now() + timedelta(hours=1)
     assert services.retry_recording_fetches(now=later) == [completed.recording.pk]
@@ -254,7 +270,7 @@ def test_reconcile_retries_a_failed_fetch_whose_link_may_live(completed, graph_h
 def test_reconcile_leaves_expired_links_and_old_failures_alone(completed, graph_http, settings):
     serve(graph_http, body=b"", status=404)
     fetch(completed)
-    task_backends["default"].clear()
+    ENQUEUED.clear()
     assert services.retry_recording_fetches(now=timezone.now() + timedelta(hours=1)) == []
 
     Recording.objects.filter(pk=completed.recording.pk).update(link_expired_at=None)
