@@ -175,7 +175,7 @@ class Prompt(models.Model):
 
 
 class OperationStatus(models.TextChoices):
-    NOT_STARTED = "notStarted", "not started"
+    NOT_STARTED = "notStarted", "Not started"
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
@@ -259,6 +259,14 @@ class RecordOperation(models.Model):
             models.Index(fields=["completion_reason", "-created_at"]),
             models.Index(fields=["profile", "-created_at"]),
             models.Index(fields=["call", "-created_at"]),
+            # Searching by a pasted client context.
+            models.Index(fields=["client_context"], name="operation_context_idx"),
+            # "Closed by Recorder": few rows, so a partial index stays small.
+            models.Index(
+                fields=["recorder_reason", "-created_at"],
+                condition=~models.Q(recorder_reason=""),
+                name="operation_closed_by_us_idx",
+            ),
         ]
         permissions = [
             ("cancel_recording", "Can cancel a running recording"),
@@ -394,7 +402,17 @@ class Notification(models.Model):
                 fields=["received_at"],
                 condition=models.Q(matched=False),
                 name="notification_unmatched_idx",
-            )
+            ),
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="notification_unprocessed_idx",
+            ),
+            models.Index(
+                fields=["received_at"],
+                condition=~models.Q(error=""),
+                name="notification_errored_idx",
+            ),
         ]
 
     def __str__(self) -> str:
