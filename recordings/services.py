@@ -710,13 +710,18 @@ def fetch_recording(*, recording_pk: int, session: GraphSession | None = None) -
             temporary.seek(0)
             info = inspect_wav(temporary)
             waveform = waveform_svg(temporary)
+            temporary.size = downloaded.size
+            name = default_storage.save(
+                recording.file.field.generate_filename(recording, f"{operation.graph_id}.wav"),
+                temporary,
+            )
         except (GraphError, NotWav) as err:
             return _fetch_failed(recording, claimed_at, err)
-        temporary.size = downloaded.size
-        name = default_storage.save(
-            recording.file.field.generate_filename(recording, f"{operation.graph_id}.wav"),
-            temporary,
-        )
+        except Exception as err:
+            # The storage (a full disk, an object store that is down) or a surprise: the row
+            # says so and the fetch is retried, rather than sitting claimed until its lease ends.
+            logger.exception("Recording %s: fetch failed unexpectedly", recording.pk)
+            return _fetch_failed(recording, claimed_at, err)
     finally:
         with contextlib.suppress(FileNotFoundError):
             # Gone already when the storage moved it into place.
@@ -762,6 +767,8 @@ def _fetch_failed(recording: Recording, claimed_at: datetime, err: Exception) ->
     now = timezone.now()
     status = getattr(err, "status", None)
     attempt = recording.attempts
+    # Graph's errors read as sentences already; anything else is named by its type.
+    reason = err if isinstance(err, GraphError | NotWav) else f"{type(err).__name__}: {err}"
     changes: dict = {"claimed_at": None, "updated_at": now}
     retry_at = None
     if isinstance(err, NotWav):
@@ -794,7 +801,7 @@ def _fetch_failed(recording: Recording, claimed_at: datetime, err: Exception) ->
             "status": FetchStatus.PENDING,
             "next_attempt_at": retry_at,
             "error": (
-                f"Attempt {attempt} of {settings.RECORDING_FETCH_MAX_ATTEMPTS} failed ({err}); "
+                f"Attempt {attempt} of {settings.RECORDING_FETCH_MAX_ATTEMPTS} failed ({reason}); "
                 f"trying again at {retry_at:%H:%M:%S} UTC."
             ),
         }
@@ -804,7 +811,7 @@ def _fetch_failed(recording: Recording, claimed_at: datetime, err: Exception) ->
             "status": FetchStatus.FAILED,
             "next_attempt_at": now + fetch_backoff(attempt),
             "error": (
-                f"Gave up after {attempt} attempts ({err}); Recorder tries again now and then "
+                f"Gave up after {attempt} attempts ({reason}); Recorder tries again now and then "
                 f"for {settings.RECORDING_FETCH_RETRY_HOURS:g} hours after the recording ended."
             ),
         }

@@ -347,3 +347,16 @@ def test_a_stored_recording_is_playable_and_others_are_not(completed, graph_http
     assert not completed.recording.is_playable
     serve(graph_http)
     assert fetch(completed).is_playable
+
+
+def test_a_storage_failure_leaves_a_reason_and_is_retried(completed, graph_http, monkeypatch):
+    serve(graph_http)
+
+    def disk_full(name, content, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(default_storage, "save", disk_full)
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.PENDING
+    assert "OSError: [Errno 28] No space left on device" in recording.error
+    assert recording.claimed_at is None
