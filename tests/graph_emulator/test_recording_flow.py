@@ -273,6 +273,8 @@ def test_call_notifications_follow_the_contract(graph, receiver, established):
         assert n["resourceData"]["@odata.id"] == f"/communications/calls/{call_id}"
     assert establishing["changeType"] == established_["changeType"] == "updated"
     assert established_["resourceData"]["mediaState"]["audio"] == "active"
+    # The receiver has the POSTs; the delivery thread writes their outcome just after.
+    assert background.wait_idle(5)
     log = Delivery.objects.filter(call_id=call_id).order_by("id")
     assert [(d.summary, d.status, d.http_status) for d in log] == [
         ("call created (incoming)", "sent", 202),
@@ -286,6 +288,8 @@ def test_a_5xx_from_the_bot_is_retried(graph, receiver, established):
     receiver.statuses.extend([503, 500])
     record_v1(graph, call_id, stopTones=["#"])
     receiver.wait_for(lambda ns: completions(ns) and len(receiver.posts) >= 6)
+    # The receiver has the POST; the delivery thread writes its outcome just after.
+    assert background.wait_idle(5)
     delivery = Delivery.objects.get(call_id=call_id, operation_id__gt="")
     assert (delivery.status, delivery.attempts, delivery.http_status) == ("sent", 3, 202)
 
