@@ -131,10 +131,9 @@ def fill(start: int, end: int, users: list[int]) -> float:
 def measure(client, url: str, runs: int) -> tuple[float, int, float]:
     """Median time of one request, its query count, and the median time those queries
     took in the database (the part that could grow with the table; the rest is rendering)."""
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
-    from django.core.cache import cache
 
     # A chart cached at another table size would be stale, and would expire mid-run.
     cache.clear()

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,49 +26,11 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
+# Run as a script, so this folder is on sys.path.
+from serving import REPO, free_port, gunicorn
+
 MB = 1024 * 1024
 WAV_BYTES_PER_SECOND = 16000 * 2  # the emulator's 16 kHz mono 16-bit
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def gunicorn(port: int, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "recorder_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--timeout",
-            "300",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"gunicorn did not start on port {port}")
 
 
 def curl(url: str, token: str, out: Path) -> tuple[float, int]:
@@ -179,7 +140,7 @@ def main() -> None:
     from recordings.models import Call, Recording, RecordOperation, RecordRequest
 
     call_command("migrate", verbosity=0)
-    server = gunicorn(port, env)
+    server = gunicorn(port, env, timeout=300)
     try:
         seconds = args.megabytes * MB / WAV_BYTES_PER_SECOND
         made = requests.post(

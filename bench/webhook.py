@@ -12,9 +12,7 @@ The database is a fresh SQLite file unless DATABASE_URL is set.
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,21 +20,16 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-REPO = Path(__file__).resolve().parents[1]
+# Run as a script, so this folder is on sys.path.
+from serving import REPO, free_port, gunicorn
+
 KID = "bench-key"
 CLIENT_ID = "00000000-0000-4000-8000-00000000b07a"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_keys(key) -> str:
@@ -64,38 +57,6 @@ def serve_keys(key) -> str:
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"{base}/openid"
-
-
-def gunicorn(settings_module: str, port: int, env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "recorder_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        env={**env, "DJANGO_SETTINGS_MODULE": settings_module},
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"gunicorn with {settings_module} did not start on port {port}")
 
 
 def notification(call_id: str, op_id: str) -> bytes:
@@ -231,7 +192,7 @@ def main() -> None:
         ("Recorder webhook", "recorder_site.settings"),
     ):
         port = free_port()
-        server = gunicorn(settings_module, port, env)
+        server = gunicorn(port, {**env, "DJANGO_SETTINGS_MODULE": settings_module})
         try:
             url = f"http://127.0.0.1:{port}/api/calls"
             blast(url, bodies[:50], token, args.concurrency)  # warm up both alike

@@ -1,0 +1,40 @@
+"""What the benchmarks share: a free loopback port, and Recorder served by gunicorn the way
+`make run` serves it (gthread, 2 workers x 4 threads)."""
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn(port: int, env: dict, *, timeout: int = 30) -> subprocess.Popen:
+    """Start gunicorn on `port` with `env` (its DJANGO_SETTINGS_MODULE picks the site) and
+    return once it accepts connections."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "recorder_site.wsgi:application"),
+            *("--bind", f"127.0.0.1:{port}", "--worker-class", "gthread"),
+            *("--workers", "2", "--threads", "4", "--timeout", str(timeout)),
+            *("--log-level", "warning"),
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"gunicorn did not start on port {port}")
