@@ -11,6 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings as django_settings
+from django.db import connections
 
 REPO = Path(__file__).resolve().parents[1]
 CONTRACT = REPO.parent / "shared" / "contract"
@@ -32,6 +33,19 @@ def contract_sample(name: str) -> dict:
             f"Contract sample {path} is missing: the suite needs shared/contract."
         )
     return json.loads(path.read_text())
+
+
+def closing_connections(target):
+    """A thread's target that closes the database connections it opened when it ends:
+    PostgreSQL will not drop the test database while one is left open."""
+
+    def run(*args, **kwargs):
+        try:
+            return target(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return run
 
 
 @pytest.fixture(autouse=True)

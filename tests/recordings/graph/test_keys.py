@@ -14,6 +14,7 @@ from recordings.graph import (
     UnknownSigningKey,
     notification_keys,
 )
+from tests.conftest import closing_connections
 from tests.recordings.graph.support import Clock, connection_reset
 
 # Token and key fetches are kept as GraphExchange rows, like every other request.
@@ -194,10 +195,8 @@ def test_threads_asking_for_a_new_kid_share_one_fetch(keys, key_endpoint, first_
 
     key_endpoint.add_callback("GET", JWKS_URL, callback=slow_jwks)
     found = []
-    threads = [
-        threading.Thread(target=lambda: found.append(keys.signing_key("key-1").key_id))
-        for _ in range(8)
-    ]
+    look_up = closing_connections(lambda: found.append(keys.signing_key("key-1").key_id))
+    threads = [threading.Thread(target=look_up) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

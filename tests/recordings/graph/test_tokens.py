@@ -13,6 +13,7 @@ from recordings.graph import (
     token_provider_from_settings,
 )
 from recordings.graph.http import default_session
+from tests.conftest import closing_connections
 from tests.recordings.graph.support import (
     SCOPE,
     TENANT,
@@ -124,7 +125,8 @@ def test_threads_that_find_no_token_wait_for_one_fetch(plain, mock_http):
 
     mock_http.add_callback("POST", TOKEN_URL, callback=slow_token)
     tokens = []
-    threads = [threading.Thread(target=lambda: tokens.append(plain.get_token())) for _ in range(8)]
+    fetch = closing_connections(lambda: tokens.append(plain.get_token()))
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
