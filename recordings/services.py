@@ -618,19 +618,25 @@ LINK_GONE_STATUSES = frozenset({401, 403, 404, 410})
 
 def _expect_recording(operations: QuerySet) -> None:
     """An operation just completed: if it has a recording, make its (one) Recording row and
-    fetch it once the transaction commits. Runs inside the caller's transaction."""
+    fetch it once the transaction commits. Runs inside the caller's transaction, right after
+    the conditional UPDATE that completed the operation: that UPDATE holds the operation's
+    row lock, and only the one delivery that moved it gets here, so the insert cannot meet
+    another and needs no savepoint of its own."""
     completed = operations.filter(status=OperationStatus.COMPLETED).exclude(recording_location="")
     for operation_pk in completed.values_list("pk", flat=True):
-        _create_recording(operation_pk)
+        _create_recording(operation_pk, savepoint=False)
 
 
-def _create_recording(operation_pk: int) -> Recording | None:
+def _create_recording(operation_pk: int, *, savepoint: bool = True) -> Recording | None:
     # The OneToOne is the idempotency key: a duplicate completion, or two at once, finds the
-    # row there (or loses the insert) and enqueues nothing more.
+    # row there (or loses the insert) and enqueues nothing more. Without a savepoint a lost
+    # insert fails the caller's whole transaction, loudly, rather than being skipped.
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             recording = Recording.objects.create(operation_id=operation_pk)
     except IntegrityError:
+        if not savepoint:
+            raise
         return None
     transaction.on_commit(lambda: _enqueue_fetch(recording.pk))
     return recording
