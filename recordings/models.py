@@ -29,7 +29,7 @@ class CallState(models.TextChoices):
     ESTABLISHED = "established"
     HOLD = "hold"
     TRANSFERRING = "transferring"
-    TRANSFER_ACCEPTED = "transferAccepted", "transfer accepted"
+    TRANSFER_ACCEPTED = "transferAccepted", "Transfer accepted"
     REDIRECTING = "redirecting"
     TERMINATING = "terminating"
     TERMINATED = "terminated"
