@@ -12,6 +12,7 @@ run: migrate static
 
 test: $(VENV)/dev.stamp
 	@mkdir -p var
+	@scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/dev.stamp
