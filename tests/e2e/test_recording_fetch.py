@@ -24,9 +24,9 @@ from recordings.models import (
     GraphExchange,
     Recording,
     RecordOperation,
-    RecordRequest,
 )
 from recordings.tasks import fetch_recording_task
+from tests.conftest import create_operation
 from tests.e2e.test_record_flow import answered_call, set_faults, stop_tone_spec
 from tests.recordings.test_fetch import wav_bytes
 
@@ -151,13 +151,12 @@ def test_two_workers_on_postgresql_fetch_once_and_keep_one_file(recorder):
     server = CountingRecordingServer(audio, token="op-token", delay=0.5)
     try:
         call = Call.objects.create(graph_id="two-workers-call", state=Call.State.TERMINATED)
-        request = RecordRequest.objects.create(
-            call=call, profile="beta-record", client_context="ctx", status="accepted"
-        )
-        operation = RecordOperation.objects.create(
+        operation = create_operation(
             graph_id="two-workers-op",
             call=call,
-            record_request=request,
+            profile="beta-record",
+            client_context="ctx",
+            max_record_duration=None,
             status="completed",
             recording_location=server.url,
             recording_access_token="op-token",

@@ -13,9 +13,9 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from recordings import services
-from recordings.models import Call, FetchStatus, Recording, RecordOperation, RecordRequest
+from recordings.models import Call, FetchStatus, Recording
 from recordings.tasks import fetch_recording_task
-from tests.conftest import REPO
+from tests.conftest import REPO, create_operation
 from tests.e2e.conftest import _database_url
 from tests.e2e.test_recording_fetch import CountingRecordingServer
 from tests.recordings.test_fetch import wav_bytes
@@ -58,13 +58,12 @@ def pending(transactional_db, server, settings, tmp_path) -> Recording:
     settings.RECORDING_DOWNLOAD_HOSTS = ["127.0.0.1"]
     settings.MEDIA_ROOT = tmp_path / "media"
     call = Call.objects.create(graph_id="rq-call", state=Call.State.TERMINATED)
-    request = RecordRequest.objects.create(
-        call=call, profile="beta-record", client_context="ctx", status="accepted"
-    )
-    operation = RecordOperation.objects.create(
+    operation = create_operation(
         graph_id="rq-op",
         call=call,
-        record_request=request,
+        profile="beta-record",
+        client_context="ctx",
+        max_record_duration=None,
         status="completed",
         recording_location=server.url,
         recording_access_token=TOKEN,

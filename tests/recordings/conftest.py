@@ -5,7 +5,8 @@ import responses
 
 from recordings import webhook
 from recordings.graph import NotificationKeys
-from recordings.models import Call, RecordOperation, RecordRequest
+from recordings.models import Call
+from tests.conftest import create_operation
 
 
 @pytest.fixture
@@ -53,19 +54,11 @@ def call(db):
 @pytest.fixture
 def make_operation(call):
     def make(graph_id="0fe0623f-d628-42ed-b4bd-8ac290072cc5", status="running", **fields):
-        request = RecordRequest.objects.create(
+        return create_operation(
             call=fields.pop("call", call),
-            profile="v1.0",
-            client_context="d45324c1-fcb5-430a-902c-f20af696537c",
-            status=RecordRequest.Status.ACCEPTED,
-            max_record_duration=fields.pop("max_record_duration", 10),
-        )
-        return RecordOperation.objects.create(
             graph_id=graph_id,
-            call=request.call,
-            record_request=request,
             status=status,
-            client_context=request.client_context,
+            max_record_duration=fields.pop("max_record_duration", 10),
             **fields,
         )
 

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 
 from recordings import services
-from recordings.models import Call, RecordOperation, RecordRequest
-from tests.conftest import contract_sample
+from recordings.models import Call
+from tests.conftest import contract_sample, create_operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,12 +61,7 @@ def test_two_deliveries_of_a_new_call_at_once_create_one_call_and_answer_it_once
 
 def test_two_deliveries_of_a_completion_at_once_finish_the_operation_once(monkeypatch):
     call = Call.objects.create(graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55", state="established")
-    request = RecordRequest.objects.create(
-        call=call, profile="v1.0", client_context="c", status="accepted"
-    )
-    operation = RecordOperation.objects.create(
-        graph_id="0fe0623f-d628-42ed-b4bd-8ac290072cc5", call=call, record_request=request
-    )
+    operation = create_operation(call=call)
     moves = []
     advance = services._advance_operation
 
