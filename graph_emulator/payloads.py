@@ -1,5 +1,5 @@
 """The JSON the emulator shows: calls, operations and notifications, in each profile's names
-(see /work/shared/contract for the samples these follow)."""
+(tests/fixtures/graph holds the samples of Graph's own that these follow)."""
 
 from datetime import UTC, datetime
 

@@ -14,7 +14,8 @@ from django.conf import settings as django_settings
 from django.db import connections
 
 REPO = Path(__file__).resolve().parents[1]
-CONTRACT = REPO.parent / "shared" / "contract"
+# The Graph request, response and notification samples the suite reads: its own fixtures.
+CONTRACT = REPO / "tests" / "fixtures" / "graph"
 
 # The SQLite test database is a file so a worker process can share it.
 (REPO / "var" / "static").mkdir(parents=True, exist_ok=True)
@@ -23,15 +24,15 @@ TEST_KID = "recorder-test-key"
 
 
 def contract_sample(name: str) -> dict:
-    """A JSON sample of the Graph contract, e.g. contract_sample("v1.0/notification-completed").
+    """A Graph sample, e.g. contract_sample("v1.0/notification-completed").
+
+    They live in tests/fixtures/graph.
 
     The suite needs them: a missing sample is an error, never a skipped test.
     """
     path = CONTRACT / (name if name.endswith(".json") else f"{name}.json")
     if not path.exists():
-        raise FileNotFoundError(
-            f"Contract sample {path} is missing: the suite needs shared/contract."
-        )
+        raise FileNotFoundError(f"Graph fixture {path} is missing from tests/fixtures/graph.")
     return json.loads(path.read_text())
 
 
@@ -76,6 +77,12 @@ def closing_connections(target):
             connections.close_all()
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _passwords_hash_fast(settings):
+    # PBKDF2's cost is the point in production and most of a test's set-up time here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 `beta-record` is the original beta action (`/app/calls/{id}/record`: silence and media prompts,
 loops, streamWhileRecording, recordingFormat); `v1.0` is `recordResponse` as Graph runs it
-today (one media prompt, tighter timeouts). See shared/docs/graph-contract.md.
+today (one media prompt, tighter timeouts). tests/fixtures/graph has a sample body of each.
 """
 
 from collections.abc import Iterator, Mapping

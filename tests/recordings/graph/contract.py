@@ -1,5 +1,5 @@
-"""The Graph contract samples as the client's tests use them, and the RecordSpecs the two
-request samples stand for.
+"""The Graph fixtures (tests/fixtures/graph) as the client's tests use them, and the
+RecordSpecs the two request samples stand for.
 """
 
 from recordings.graph import PromptSpec, RecordSpec
@@ -18,9 +18,7 @@ __all__ = [
 ]
 
 if not CONTRACT_DIR.is_dir():
-    raise FileNotFoundError(
-        f"The Graph contract samples are missing: expected {CONTRACT_DIR} beside the repository."
-    )
+    raise FileNotFoundError(f"The Graph fixtures are missing: expected them in {CONTRACT_DIR}.")
 
 
 def notification_samples() -> list[str]:
