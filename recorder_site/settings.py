@@ -22,8 +22,11 @@ if RECORDER_ENV not in ("embedded", "production"):
     raise ImproperlyConfigured("RECORDER_ENV must be 'embedded' or 'production'.")
 PRODUCTION = RECORDER_ENV == "production"
 
-# The address Recorder serves on in the embedded set-up; the emulator's URLs derive from it.
-RECORDER_BASE_URL = env.str("RECORDER_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The address Recorder serves on in the embedded set-up (`make run` binds to it); the
+# emulator's URLs, the notification and prompt URLs and the download allow-list derive
+# from it. PORT moves the whole set-up to another port: `make run PORT=8001`.
+PORT = env.int("PORT", default=8000)
+RECORDER_BASE_URL = env.str("RECORDER_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
 DEBUG = env.bool("DEBUG", default=False)
 if PRODUCTION:
