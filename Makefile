@@ -1,11 +1,12 @@
-# Recorder: `make run` serves the embedded set-up, `make test` runs the whole suite.
-# Each target sets up what it needs first, so both work on a fresh clone.
+# Recorder: `make run` serves the embedded set-up (`make run PORT=8001` on another port),
+# `make test` runs the whole suite, `make test-fast` all but the browser and end-to-end tests.
+# Each target sets up what it needs first, so all of them work on a fresh clone.
 
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint migrate static worker scheduler clean
+.PHONY: run test test-fast lint migrate static worker scheduler clean
 
 run: migrate static
 	scripts/run
@@ -15,7 +16,13 @@ test: $(VENV)/dev.stamp
 	@scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The inner loop: no browser, no live server, no worker processes.
+test-fast: $(VENV)/dev.stamp
+	@mkdir -p var
+	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
 lint: $(VENV)/dev.stamp
+	$(PY) scripts/check-paths
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
