@@ -293,6 +293,9 @@ GRAPH_EMULATOR_CALLBACK_URL = env.str("GRAPH_EMULATOR_CALLBACK_URL", default=NOT
 GRAPH_EMULATOR_ANSWER_TIMEOUT = env.float("GRAPH_EMULATOR_ANSWER_TIMEOUT", default=15.0)
 GRAPH_EMULATOR_RECORDING_LIFETIME = env.float("GRAPH_EMULATOR_RECORDING_LIFETIME", default=600.0)
 GRAPH_EMULATOR_DATA_DIR = env.path("GRAPH_EMULATOR_DATA_DIR", default=BASE_DIR / "var" / "emulator")
+# The one loopback route recordings are fetched from: the emulator's. No other page or port
+# of this machine is ever sent a recording's token.
+GRAPH_EMULATOR_RECORDINGS_URL = f"{EMULATOR_URL}/recordings/" if GRAPH_EMULATOR else ""
 
 LOGGING = {
     "version": 1,

@@ -1,28 +1,32 @@
 """Downloading a recording from Graph's recording location, through the one HTTP seam.
 
 The location comes from a notification, so it is checked before a packet leaves: an allowed
-host (RECORDING_DOWNLOAD_HOSTS, with ALLOWED_HOSTS' syntax), https (plain http only to
-loopback while the emulator is on), no credentials in the URL. No redirect is followed at
-all: GraphSession never follows one, and a redirect answer is refused here with where it
-pointed, so the per-operation token can never be carried off-host. The body is streamed in
-chunks into the caller's file, counted against a cap and hashed on the way.
+host (RECORDING_DOWNLOAD_HOSTS, with ALLOWED_HOSTS' syntax), https, no credentials in the URL,
+and no loopback address at all but the emulator's own recording route (over plain http,
+while the emulator is on), so a forged location can't carry the per-operation token to
+another page or port of this machine. No redirect is followed at all: GraphSession never
+follows one, and a redirect answer is refused here with where it pointed, so the token can
+never be carried off-host. The body is streamed in chunks into the caller's file, counted
+against a cap and hashed on the way, and the whole download ends by its deadline whatever
+the host does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import threading
 import time
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from django.http.request import validate_host
 
 from recordings.graph.errors import GraphError
-from recordings.graph.http import ExchangeLog, GraphSession, default_session
+from recordings.graph.http import ExchangeLog, GraphResponse, GraphSession, default_session
 
-CHUNK_BYTES = 1024 * 1024
+CHUNK_BYTES = 64 * 1024
 
 
 class DownloadRefused(GraphError):
@@ -54,19 +58,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_location(url: str, *, allowed_hosts: list[str], allow_loopback_http: bool) -> str:
-    """The host of a recording location Recorder may fetch; DownloadRefused says why not."""
+def check_location(url: str, *, allowed_hosts: list[str], loopback_prefix: str = "") -> str:
+    """The host of a recording location Recorder may fetch; DownloadRefused says why not.
+
+    `loopback_prefix` is the emulator's recording route (scheme, host, port and path) while
+    the emulator is on: the one place on a loopback address that may be fetched, over plain
+    http. Every other loopback URL is refused, whatever its scheme, port or path.
+    """
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if not host:
         raise DownloadRefused(f"the recording location {url[:200]!r} names no host.")
     if parts.username or parts.password:
         raise DownloadRefused("the recording location carries credentials in its URL.")
-    if parts.scheme == "http":
-        if not (allow_loopback_http and is_loopback(host)):
+    if is_loopback(host):
+        if not (loopback_prefix and _under(parts, urlsplit(loopback_prefix))):
             raise DownloadRefused(
-                f"the recording location uses plain http ({host}); only https is fetched."
+                f"the recording location {_shown(url)} is on this machine, outside the "
+                "emulator's recording route; Recorder fetches no other local page."
             )
+    elif parts.scheme == "http":
+        raise DownloadRefused(
+            f"the recording location uses plain http ({host}); only https is fetched."
+        )
     elif parts.scheme != "https":
         raise DownloadRefused(f"the recording location's scheme {parts.scheme!r} is not https.")
     if not validate_host(host, allowed_hosts):
@@ -77,13 +91,37 @@ def check_location(url: str, *, allowed_hosts: list[str], allow_loopback_http: b
     return host
 
 
+def _under(url: SplitResult, prefix: SplitResult) -> bool:
+    # Compared part by part, so that neither a port nor a path can be slipped past it:
+    # http://127.0.0.1:8000/emulator/recordings/ does not admit :8001, nor /admin/.
+    return (
+        url.scheme == prefix.scheme
+        and (url.hostname or "").lower() == (prefix.hostname or "").lower()
+        and _port(url) == _port(prefix)
+        and url.path.startswith(prefix.path)
+        and ".." not in unquote(url.path).split("/")
+    )
+
+
+def _port(url: SplitResult) -> int | None:
+    try:
+        return url.port or {"http": 80, "https": 443}.get(url.scheme)
+    except ValueError:
+        return None
+
+
+def _shown(url: str) -> str:
+    # A recording link may carry a credential in its query; messages never show one.
+    return repr(url.split("?", 1)[0][:200])
+
+
 def download_recording(
     url: str,
     *,
     token: str,
     sink: BinaryIO,
     allowed_hosts: list[str],
-    allow_loopback_http: bool,
+    loopback_prefix: str = "",
     max_bytes: int,
     timeout: float,
     deadline: float | None = None,
@@ -93,11 +131,15 @@ def download_recording(
     """Stream the recording at `url` into `sink`; raise a GraphError when it can't be had.
 
     `timeout` bounds each wait on the network; `deadline` (a time.monotonic() value) bounds
-    the whole download, so a worker never outlives the claim it holds on the recording.
+    the whole download by the wall clock, so a worker never outlives the claim it holds on
+    the recording: a host that drips a byte inside each timeout is cut off at the deadline.
     One attempt only: retrying, and when, is the caller's decision.
     """
-    check_location(url, allowed_hosts=allowed_hosts, allow_loopback_http=allow_loopback_http)
+    check_location(url, allowed_hosts=allowed_hosts, loopback_prefix=loopback_prefix)
     session = session or default_session()
+    if deadline is not None:
+        # Waiting for the answer's headers can't outlast the deadline either.
+        timeout = max(min(timeout, deadline - time.monotonic()), 0.001)
     try:
         answer = session.send(
             "GET",
@@ -122,6 +164,30 @@ def download_recording(
         raise
 
     ids = {"request_id": answer.request_id, "client_request_id": answer.client_request_id}
+    # At the deadline the connection is cut, which ends a read blocked on it at once.
+    watchdog = None
+    if deadline is not None:
+        watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0), answer.abort)
+        watchdog.daemon = True
+        watchdog.start()
+    try:
+        return _receive(answer, sink=sink, max_bytes=max_bytes, deadline=deadline, ids=ids)
+    except GraphError as err:
+        if answer.aborted and not isinstance(err, DownloadRefused | DownloadTooSlow):
+            raise DownloadTooSlow(
+                "the download took longer than its deadline allows",
+                status=answer.status,
+                **ids,
+            ) from err
+        raise
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+def _receive(
+    answer: GraphResponse, *, sink: BinaryIO, max_bytes: int, deadline: float | None, ids: dict
+) -> Downloaded:
     with answer:
         declared = answer.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -143,10 +209,17 @@ def download_recording(
                 )
             if deadline is not None and time.monotonic() > deadline:
                 raise DownloadTooSlow(
-                    f"the download took too long ({size} bytes so far)",
+                    f"the download took longer than its deadline allows ({size} bytes so far)",
                     status=answer.status,
                     **ids,
                 )
             digest.update(chunk)
             sink.write(chunk)
+    if answer.aborted:
+        # A body without a length just ends when its connection is cut: it is not whole.
+        raise DownloadTooSlow(
+            f"the download took longer than its deadline allows ({size} bytes so far)",
+            status=answer.status,
+            **ids,
+        )
     return Downloaded(size=size, sha256=digest.hexdigest(), **ids)

@@ -7,11 +7,14 @@ tie them together), bounded retries honouring `Retry-After`, and one error famil
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.cookiejar
 import json as jsonlib
 import logging
 import math
+import os
+import socket
 import threading
 import time
 import tomllib
@@ -46,6 +49,12 @@ BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
 # Exchange logs keep bodies for diagnosis, not archives.
 LOGGED_BODY_LIMIT = 64 * 1024
+# Graph's JSON answers are a few kilobytes, and an error's body is read only to say what went
+# wrong: neither is read past these, whatever the server sends. A compressed body is inflated
+# only as far as it is read (urllib3 streams it), so a small gzip bomb stays small here too.
+ANSWER_MAX_BYTES = 1024 * 1024
+ERROR_BODY_MAX_BYTES = 64 * 1024
+READ_CHUNK_BYTES = 16 * 1024
 # Credentials that pass through request and response bodies; logs never keep them.
 SECRET_FIELDS = frozenset(
     {
@@ -97,7 +106,10 @@ class GraphResponse:
         self.request_id = headers.get("request-id", "")
         self.client_request_id = client_request_id
         self.attempts = attempts
+        self.aborted = False
         self._raw = raw
+        self._closed = False
+        self._lock = threading.Lock()
 
     def json(self) -> Any:
         try:
@@ -125,11 +137,32 @@ class GraphResponse:
                 client_request_id=self.client_request_id,
             ) from err
         finally:
-            self._raw.close()
+            self.close()
+
+    def abort(self) -> None:
+        """Cut the connection now, from any thread: a read blocked on it returns at once.
+
+        A deadline can't be kept by timeouts alone: a host that sends a byte just inside each
+        read timeout never trips one. The socket is shut down through a duplicate of its
+        descriptor (so whoever holds the socket, urllib3 or http.client, is left to close
+        it), under the lock that close() takes, so the descriptor is still this answer's.
+        """
+        with self._lock:
+            self.aborted = True
+            if self._raw is None or self._closed:
+                return
+            try:
+                fd = self._raw.raw.fileno()
+            except (AttributeError, OSError, ValueError):
+                return  # nothing open to cut
+            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as duplicate:
+                duplicate.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        if self._raw is not None:
-            self._raw.close()
+        with self._lock:
+            self._closed = True
+            if self._raw is not None:
+                self._raw.close()
 
     def __enter__(self) -> GraphResponse:
         return self
@@ -203,13 +236,18 @@ class GraphSession:
                         data=data,
                         headers=request_headers,
                         timeout=timeout,
-                        stream=stream,
+                        # Always streamed, so that no body is read past its limit below.
+                        stream=True,
                         # Never follow a redirect: a recording link must not lead off-host,
                         # and Graph does not redirect API calls.
                         allow_redirects=False,
                     )
-                    streaming = stream and response.ok
-                    body = b"" if streaming else response.content
+                    success = 200 <= response.status_code < 300
+                    streaming = stream and success
+                    oversized = False
+                    if not streaming:
+                        cap = ANSWER_MAX_BYTES if success else ERROR_BODY_MAX_BYTES
+                        body, oversized = read_limited(response, cap)
                     content_type = response.headers.get("Content-Type", "")
                 except requests.RequestException as err:
                     if attempts < limit and _may_retry_network_error(method, err):
@@ -260,6 +298,13 @@ class GraphSession:
                         client_request_id=client_request_id,
                         retry_after=retry_after,
                     )
+                if oversized:
+                    raise GraphResponseError(
+                        f"the answer is larger than {ANSWER_MAX_BYTES} bytes; Graph's are small",
+                        status=status,
+                        request_id=response.headers.get("request-id", ""),
+                        client_request_id=client_request_id,
+                    )
                 answer = GraphResponse(
                     status=status,
                     headers=response.headers,
@@ -294,7 +339,12 @@ class GraphSession:
         if log is not None:
             log.started(action, method.upper(), url, redact(kwargs.get("data")), client_request_id)
         try:
-            response = self.requests.request(method, url, **kwargs)
+            response = self.requests.request(method, url, stream=True, **kwargs)
+            body, _ = read_limited(
+                response, ANSWER_MAX_BYTES if response.ok else ERROR_BODY_MAX_BYTES
+            )
+            # The library reads the answer from the response itself: hand it what was read.
+            response._content = body
         except requests.RequestException as err:
             error = GraphNetworkError(
                 describe_network_error(err), client_request_id=client_request_id
@@ -306,7 +356,7 @@ class GraphSession:
             content_type = response.headers.get("Content-Type", "")
             log.finished(
                 response.status_code,
-                body_text(response.content, content_type),
+                body_text(body, content_type),
                 response.headers.get("request-id", ""),
                 1,
                 None,
@@ -333,6 +383,25 @@ class GraphSession:
 def _without_query(url: str) -> str:
     # A recording link may carry a credential in its query; the application log never does.
     return url.split("?", 1)[0]
+
+
+def read_limited(response: requests.Response, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of an answer's body (inflated, if it came compressed), and
+    whether there was more. The connection is closed after: what is left is never read."""
+    chunks: list[bytes] = []
+    size = 0
+    more = False
+    try:
+        for chunk in response.iter_content(READ_CHUNK_BYTES):
+            if size + len(chunk) > limit:
+                chunks.append(chunk[: limit - size])
+                more = True
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        response.close()
+    return b"".join(chunks), more
 
 
 def backoff(attempt: int) -> float:

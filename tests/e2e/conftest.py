@@ -47,6 +47,7 @@ class Recorder:
         emulator = f"{self.url}/emulator"
         host = self.url.split("//", 1)[1].split(":", 1)[0]
         self.env = {
+            "RECORDER_BASE_URL": self.url,
             "GRAPH_API_PROFILE": profile,
             "GRAPH_API_BASE_URL": f"{emulator}/{'beta' if profile == 'beta-record' else 'v1.0'}",
             "GRAPH_AUTHORITY_URL": emulator,
@@ -73,6 +74,9 @@ class Recorder:
             ):
                 value = float(value)
             setattr(self.settings, name, value)
+        # Recordings are fetched over loopback from this emulator's route alone.
+        self.settings.EMULATOR_URL = emulator
+        self.settings.GRAPH_EMULATOR_RECORDINGS_URL = f"{emulator}/recordings/"
         # Graph's 15 s to answer is wall-clock time for the bot: the worker's pace is real.
         self.settings.GRAPH_EMULATOR_ANSWER_TIMEOUT = 15 / TIME_SCALE
         self.settings.TASKS = {

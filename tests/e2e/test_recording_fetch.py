@@ -133,7 +133,10 @@ class CountingRecordingServer:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/recording"
+        # On loopback, only the emulator's recording route is fetched: this host is one.
+        # A worker sees it as the emulator with RECORDER_BASE_URL=base_url.
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"{self.base_url}/emulator/recordings/recording"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
@@ -167,8 +170,8 @@ def test_two_workers_on_postgresql_fetch_once_and_keep_one_file(recorder):
         recorder.settings.RECORDING_DOWNLOAD_HOSTS = hosts.split(",")
         # A duplicate completion, a retried task, a reconcile: the same fetch, many times.
         results = [fetch_recording_task.enqueue(recording.pk) for _ in range(6)]
-        recorder.start_worker(RECORDING_DOWNLOAD_HOSTS=hosts)
-        recorder.start_worker(RECORDING_DOWNLOAD_HOSTS=hosts)
+        recorder.start_worker(RECORDING_DOWNLOAD_HOSTS=hosts, RECORDER_BASE_URL=server.base_url)
+        recorder.start_worker(RECORDING_DOWNLOAD_HOSTS=hosts, RECORDER_BASE_URL=server.base_url)
 
         def all_done():
             rows = DBTaskResult.objects.filter(id__in=[r.id for r in results])

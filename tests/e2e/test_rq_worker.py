@@ -56,6 +56,7 @@ def server():
 @pytest.fixture
 def pending(transactional_db, server, settings, tmp_path) -> Recording:
     settings.RECORDING_DOWNLOAD_HOSTS = ["127.0.0.1"]
+    settings.GRAPH_EMULATOR_RECORDINGS_URL = f"{server.base_url}/emulator/recordings/"
     settings.MEDIA_ROOT = tmp_path / "media"
     call = Call.objects.create(graph_id="rq-call", state=Call.State.TERMINATED)
     operation = create_operation(
@@ -86,6 +87,7 @@ def test_an_rq_worker_process_fetches_the_recording(redis_url, pending, server, 
             "TASKS_BACKEND": "rq",
             "REDIS_URL": redis_url,
             "RECORDING_DOWNLOAD_HOSTS": "127.0.0.1",
+            "RECORDER_BASE_URL": server.base_url,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         },
         capture_output=True,
@@ -102,13 +104,14 @@ def test_an_rq_worker_process_fetches_the_recording(redis_url, pending, server, 
 
 
 def test_a_retry_is_deferred_in_rqs_scheduler(
-    redis_url, pending, django_capture_on_commit_callbacks
+    redis_url, pending, settings, django_capture_on_commit_callbacks
 ):
     import django_rq
     from rq.registry import ScheduledJobRegistry
 
-    pending.operation.recording_location = "http://127.0.0.1:9/nothing-listens-here"
+    pending.operation.recording_location = "http://127.0.0.1:9/emulator/recordings/none"
     pending.operation.save()
+    settings.GRAPH_EMULATOR_RECORDINGS_URL = "http://127.0.0.1:9/emulator/recordings/"
     with django_capture_on_commit_callbacks(execute=True):
         services.fetch_recording(recording_pk=pending.pk)
     pending.refresh_from_db()

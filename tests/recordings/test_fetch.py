@@ -168,6 +168,23 @@ def test_plain_http_is_refused_off_loopback(make_operation, graph_http, settings
     assert "plain http" in recording.error
 
 
+def test_the_token_never_goes_to_a_local_page_outside_the_emulators_route(
+    make_operation, graph_http, settings
+):
+    settings.RECORDING_DOWNLOAD_HOSTS = ["127.0.0.1"]
+    settings.GRAPH_EMULATOR_RECORDINGS_URL = "http://127.0.0.1:8000/emulator/recordings/"
+    login = "http://127.0.0.1:8000/admin/login/"
+    operation = make_operation(
+        status="completed", recording_location=login, recording_access_token="t"
+    )
+    recording = Recording.objects.create(operation=operation)
+    services.fetch_recording(recording_pk=recording.pk)
+    recording.refresh_from_db()
+    assert recording.status == FetchStatus.FAILED
+    assert "outside the emulator's recording route" in recording.error
+    assert not [c for c in graph_http.calls if c.request.url.startswith("http://127.0.0.1")]
+
+
 def test_a_redirect_is_not_followed(completed, graph_http):
     serve(graph_http, body=b"", status=302, headers={"Location": "https://evil.example/x"})
     recording = fetch(completed)

@@ -1,0 +1,98 @@
+"""A recording host that misbehaves, against a real task worker process: one that drips a
+byte at a time, and one whose error body is a gzip bomb. The worker ends each fetch on time,
+keeps its memory flat, and leaves a row that says why."""
+
+import time
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from recordings.models import Call, FetchStatus, Recording
+from recordings.tasks import fetch_recording_task
+from tests.conftest import create_operation
+from tests.support.hosts import Host, answering, dripping, gzip_bomb
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "fault-token"
+
+
+def pending_recording(location: str) -> Recording:
+    call = Call.objects.create(graph_id="fault-call", state=Call.State.TERMINATED)
+    operation = create_operation(
+        graph_id="fault-op",
+        call=call,
+        profile="beta-record",
+        client_context="ctx",
+        max_record_duration=None,
+        status="completed",
+        recording_location=location,
+        recording_access_token=TOKEN,
+        finished_at=timezone.now(),
+    )
+    return Recording.objects.create(operation=operation)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's high-water mark of resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM for process {pid}")
+
+
+def settled(recorder, recording: Recording, *, timeout: float) -> Recording:
+    def done():
+        recording.refresh_from_db()
+        return recording.status != FetchStatus.FETCHING and recording.attempts > 0
+
+    recorder.wait_for(done, timeout=timeout, what=f"recording {recording.pk} to settle")
+    return recording
+
+
+def test_a_host_that_drips_a_byte_at_a_time_is_cut_off_at_the_deadline(recorder):
+    # A byte every second never trips a 30 s read timeout; the lease of 5 s puts the
+    # deadline at 4 s. Dripping out its megabyte would take this host eleven days.
+    with Host(dripping(every=1.0)) as host:
+        recording = pending_recording(host.url)
+        worker = recorder.start_worker(
+            RECORDER_BASE_URL=host.base_url,
+            RECORDING_DOWNLOAD_HOSTS="127.0.0.1",
+            RECORDING_FETCH_TIMEOUT="30",
+            RECORDING_FETCH_LEASE_SECONDS="5",
+        )
+        started = time.monotonic()
+        fetch_recording_task.enqueue(recording.pk)
+
+        settled(recorder, recording, timeout=20)
+        took = time.monotonic() - started
+
+    assert recording.status == FetchStatus.PENDING  # a passing failure: tried again later
+    assert "deadline" in recording.error
+    assert took < 10, f"the fetch took {took:.1f} s against a 4 s deadline"
+    assert worker.poll() is None
+
+
+def test_an_error_body_that_is_a_gzip_bomb_leaves_the_workers_memory_flat(recorder):
+    bomb = gzip_bomb(1024 * 1024 * 1024)  # 1 GiB of zeros in about 1 MiB
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    with Host(answering(500, bomb, headers)) as host:
+        recording = pending_recording(host.url)
+        worker = recorder.start_worker(
+            RECORDER_BASE_URL=host.base_url, RECORDING_DOWNLOAD_HOSTS="127.0.0.1"
+        )
+        # The worker's own footprint once it has started and polled the queue.
+        recorder.wait_for(lambda: peak_rss_mib(worker.pid) > 30, what="the worker to start")
+        time.sleep(1)
+        before = peak_rss_mib(worker.pid)
+        fetch_recording_task.enqueue(recording.pk)
+
+        settled(recorder, recording, timeout=30)
+        after = peak_rss_mib(worker.pid)
+
+    print(f"worker peak RSS: {before:.0f} MiB before the bomb, {after:.0f} MiB after")
+    assert recording.status == FetchStatus.PENDING
+    assert "500" in recording.error
+    assert host.hits == 1
+    assert after - before < 32, f"the worker grew from {before:.0f} to {after:.0f} MiB"
