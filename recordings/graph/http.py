@@ -452,7 +452,8 @@ def body_text(body: bytes, content_type: str = "") -> str:
     try:
         text = jsonlib.dumps(redact(jsonlib.loads(body)), ensure_ascii=False)
     except ValueError:
-        text = body.decode("utf-8", errors="replace")
+        # Whatever a host sent: PostgreSQL keeps no NUL in text, so none may reach the log.
+        text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     if len(text) > LOGGED_BODY_LIMIT:
         return text[:LOGGED_BODY_LIMIT] + f"... [{len(text) - LOGGED_BODY_LIMIT} more characters]"
     return text

@@ -124,3 +124,13 @@ def test_a_host_that_sends_no_headers_is_cut_off_at_the_deadline(session):
         took = time.monotonic() - started
 
     assert took < 2.0
+
+
+def test_a_body_full_of_nul_bytes_is_logged_without_them():
+    # PostgreSQL refuses NUL in a text column: a hostile error body must not break the log.
+    from recordings.graph.http import body_text
+
+    text = body_text(b"not json\x00\x00 at all", "text/plain")
+
+    assert "\x00" not in text
+    assert text.startswith("not json")
