@@ -33,10 +33,20 @@ migrate: $(VENV)/runtime.stamp
 static: $(VENV)/runtime.stamp
 	$(PY) manage.py collectstatic --noinput
 
+# One task worker on the queues QUEUE names (comma-separated), of the backend TASKS_BACKEND
+# picks. In production run at least one `make worker QUEUE=calls`, which does nothing else
+# (Graph drops a call not answered within 15 s), and as many `make worker QUEUE=default` (the
+# audio work) as load needs. Without QUEUE one worker takes every queue: enough beside
+# `manage.py runserver`, but then a fetch may hold up an answer.
+QUEUE ?=
 worker: $(VENV)/runtime.stamp
-	@if [ "$$($(PY) -c 'from recorder_site import settings; print(settings.TASKS_BACKEND)')" = rq ]; \
-	then $(PY) manage.py rqworker default --job-class django_tasks_rq.Job --with-scheduler; \
-	else $(PY) manage.py db_worker; fi
+	@queues="$(QUEUE)"; \
+	[ -n "$$queues" ] || queues=$$($(PY) -c 'from recorder_site import settings; \
+	    print(",".join(settings.TASKS["default"]["QUEUES"]))'); \
+	if [ "$$($(PY) -c 'from recorder_site import settings; print(settings.TASKS_BACKEND)')" = rq ]; \
+	then exec $(PY) manage.py rqworker $$(echo "$$queues" | tr , ' ') \
+	    --job-class django_tasks_rq.Job --with-scheduler; \
+	else exec $(PY) manage.py db_worker --queue-name "$$queues"; fi
 
 scheduler: $(VENV)/runtime.stamp
 	$(PY) manage.py crontask --no-heartbeat

@@ -185,12 +185,15 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(
         f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}; got {TASKS_BACKEND!r}."
     )
-TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+# Two queues, each with workers of its own: "calls" answers incoming calls, which Graph drops
+# after 15 s; "default" carries the rest (fetches and their retries, closing what Graph never
+# finished, the reconcile, the purge), which may take minutes. An answer never waits behind it.
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["calls", "default"]}}
 # Redis, for the RQ task backend (and the scheduler's lock when RQ is on).
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS.append("django_rq")
-RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+RQ_QUEUES = {name: {"URL": REDIS_URL} for name in TASKS["default"]["QUEUES"]}
 # The periodic scheduler (`manage.py crontask`) enqueues the periodic tasks. With Redis at
 # hand it holds a lock there, so a second scheduler started by mistake only waits.
 CRONTASK = {"REDIS_URL": REDIS_URL if TASKS_BACKEND == "rq" else None}

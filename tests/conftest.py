@@ -87,8 +87,9 @@ def _passwords_hash_fast(settings):
 
 @pytest.fixture(autouse=True)
 def _tasks_are_recorded_not_run(settings):
+    queues = settings.TASKS["default"]["QUEUES"]  # the project's queues
     settings.TASKS = {
-        "default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}
+        "default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": queues}
     }
 
 

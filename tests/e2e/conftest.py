@@ -79,8 +79,9 @@ class Recorder:
         self.settings.GRAPH_EMULATOR_RECORDINGS_URL = f"{emulator}/recordings/"
         # Graph's 15 s to answer is wall-clock time for the bot: the worker's pace is real.
         self.settings.GRAPH_EMULATOR_ANSWER_TIMEOUT = 15 / TIME_SCALE
+        queues = self.settings.TASKS["default"]["QUEUES"]  # the project's queues
         self.settings.TASKS = {
-            "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+            "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": queues}
         }
         keys = NotificationKeys(
             openid_config_url=self.env["NOTIFICATION_OPENID_CONFIG_URL"],
@@ -93,8 +94,9 @@ class Recorder:
         # tests), so an app token cached by an earlier test would be refused.
         self.monkeypatch.setattr(tokens, "_providers", {})
 
-    def start_worker(self, **extra_env: str) -> subprocess.Popen:
-        """Start one more task worker process; `extra_env` overrides its environment."""
+    def start_worker(self, queues: str = "*", **extra_env: str) -> subprocess.Popen:
+        """Start one more task worker process on `queues` (comma-separated; all by default);
+        `extra_env` overrides its environment."""
         env = {
             **os.environ,
             **self.env,
@@ -116,7 +118,7 @@ class Recorder:
                 "--no-startup-delay",
                 "--no-reload",
                 "--queue-name",
-                "*",
+                queues,
             ],
             cwd=REPO,
             env=env,
