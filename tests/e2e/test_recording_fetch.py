@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from recordings import services
 from recordings.models import (
     Call,
     FetchStatus,
@@ -25,10 +24,11 @@ from recordings.models import (
     Recording,
     RecordOperation,
 )
+from recordings.services import recordings as recording_services
 from recordings.tasks import fetch_recording_task
 from tests.conftest import create_operation
 from tests.e2e.test_record_flow import answered_call, set_faults, stop_tone_spec
-from tests.recordings.test_fetch import wav_bytes
+from tests.recordings.services.test_fetching import wav_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,9 @@ def operator_session() -> requests.Session:
 
 def test_a_recording_is_fetched_played_with_a_range_and_purged(recorder):
     call = answered_call(recorder, "speak 1.5; press #")
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     recorder.wait_until_final(operation)
     assert operation.status == "completed"
 
@@ -96,7 +98,9 @@ def test_a_recording_is_fetched_played_with_a_range_and_purged(recorder):
 def test_an_expired_link_leaves_a_failed_fetch_saying_so(recorder):
     set_faults(recorder, expire_links=True)
     call = answered_call(recorder, "speak 1; press #")
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     recorder.wait_until_final(operation)
 
     recording = wait_for_recording(recorder, operation, FetchStatus.STORED, FetchStatus.FAILED)

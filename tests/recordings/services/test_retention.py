@@ -10,8 +10,10 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from recordings import services
 from recordings.models import FetchStatus, Recording
+from recordings.services import fetching as fetch_services
+from recordings.services import operations as operation_services
+from recordings.services import retention as retention_services
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +40,7 @@ def test_it_purges_audio_past_retention_and_keeps_the_row(stored, settings, capl
     fresh = stored("fresh", days_ago=29)
     path = old.file.path
     with caplog.at_level(logging.INFO, logger="recordings.services"):
-        purged = services.purge_expired_recordings()
+        purged = retention_services.purge_expired_recordings()
 
     assert [r.pk for r in purged] == [old.pk]
     old.refresh_from_db()
@@ -54,7 +56,7 @@ def test_it_purges_audio_past_retention_and_keeps_the_row(stored, settings, capl
 
 def test_it_skips_operations_on_legal_hold(stored):
     held = stored("held", days_ago=400, legal_hold=True)
-    assert services.purge_expired_recordings() == []
+    assert retention_services.purge_expired_recordings() == []
     held.refresh_from_db()
     assert held.status == FetchStatus.STORED
     assert held.file.storage.exists(held.file.name)
@@ -85,6 +87,6 @@ def test_the_periodic_tasks_are_scheduled():
 def test_the_reconcile_task_closes_abandoned_operations_and_retries_fetches(monkeypatch):
     from recordings import tasks
 
-    monkeypatch.setattr(services, "close_abandoned_operations", lambda: ["closed"])
-    monkeypatch.setattr(services, "retry_recording_fetches", lambda: [1, 2])
+    monkeypatch.setattr(operation_services, "close_abandoned_operations", lambda: ["closed"])
+    monkeypatch.setattr(fetch_services, "retry_recording_fetches", lambda: [1, 2])
     assert tasks.reconcile_task.call() == {"closed": 1, "fetches_enqueued": 2}
