@@ -5,6 +5,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -144,7 +145,12 @@ def reconcile_operation(*, operation: RecordOperation, client: GraphClient | Non
     except GraphError as err:
         logger.warning("Could not ask Graph about operation %s: %s", operation.graph_id, err)
         return False
-    advance_operation(RecordOperation.objects.filter(pk=operation.pk), parsed)
+    # One transaction, the operation's row locked, as when a notification completes it: the
+    # completion and its Recording row commit together. Committed apart, the periodic retry on
+    # another worker could make that row in between, and this insert would then fail.
+    with transaction.atomic():
+        RecordOperation.objects.select_for_update().only("pk").get(pk=operation.pk)
+        advance_operation(RecordOperation.objects.filter(pk=operation.pk), parsed)
     operation.refresh_from_db()
     return operation.is_final
 
