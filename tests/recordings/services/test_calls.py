@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from recordings.models import Call
 from recordings.services import calls as call_services
+from recordings.services import errors as service_errors
 from recordings.services import notifications as notification_services
 from tests.conftest import contract_sample
 
@@ -36,6 +37,15 @@ def test_hang_up_deletes_the_call(graph_http, settings, call):
     graph_http.add(responses.DELETE, url, status=204)
     call_services.hang_up(call=call)
     assert graph_http.calls[-1].request.method == "DELETE"
+
+
+def test_hanging_up_an_ended_call_is_refused_as_a_call_action(graph_http, call):
+    call.state = Call.State.TERMINATED
+    call.save()
+    with pytest.raises(service_errors.CallActionRefused, match="already ended") as refused:
+        call_services.hang_up(call=call)
+    assert not isinstance(refused.value, service_errors.RecordingRefused)
+    assert not [c for c in graph_http.calls if c.request.method == "DELETE"]
 
 
 def test_a_call_ending_with_a_running_recording_schedules_the_close_after_the_grace(

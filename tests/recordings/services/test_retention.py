@@ -6,11 +6,12 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from recordings.models import FetchStatus, Recording
+from recordings.models import FetchStatus, Recording, RecordOperation
 from recordings.services import fetching as fetch_services
 from recordings.services import operations as operation_services
 from recordings.services import retention as retention_services
@@ -60,6 +61,25 @@ def test_it_skips_operations_on_legal_hold(stored):
     held.refresh_from_db()
     assert held.status == FetchStatus.STORED
     assert held.file.storage.exists(held.file.name)
+
+
+def test_a_legal_hold_changes_only_the_operations_that_differ_and_logs_each(
+    make_operation, django_user_model
+):
+    clerk = django_user_model.objects.create_user("clerk")
+    make_operation(graph_id="held", legal_hold=True)
+    free = make_operation(graph_id="free")
+    changed = retention_services.set_legal_hold(
+        operations=RecordOperation.objects.all(), on=True, by=clerk
+    )
+    assert changed == 1
+    assert set(RecordOperation.objects.values_list("legal_hold", flat=True)) == {True}
+    (entry,) = LogEntry.objects.all()
+    assert (entry.object_id, entry.user, entry.change_message) == (
+        str(free.pk),
+        clerk,
+        "Put on legal hold.",
+    )
 
 
 def test_the_command_purges_and_reports(stored):
