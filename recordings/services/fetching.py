@@ -40,7 +40,7 @@ def move_recording(recordings: QuerySet, *, to: str, now: datetime, **changes) -
     (states.RECORDING_MOVES_FROM), besides whatever `recordings` narrows to (a claim, a
     lease, a hold), so of two workers at once only one moves a row.
     """
-    allowed = states.recording_statuses_before(to)
+    allowed = states.RECORDING_MOVES_FROM[to]
     return recordings.filter(status__in=allowed).update(status=to, updated_at=now, **changes)
 
 

@@ -52,8 +52,3 @@ def call_state_moves(current: str, new: str) -> bool:
         return False
     current_rank, new_rank = CALL_STATE_RANK.get(current, 0), CALL_STATE_RANK[new]
     return new_rank > current_rank or (new_rank == current_rank == 2)
-
-
-def recording_statuses_before(status: str) -> frozenset[str]:
-    """The fetch statuses a recording may move to `status` from."""
-    return RECORDING_MOVES_FROM[status]
