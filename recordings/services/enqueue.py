@@ -3,7 +3,8 @@
 `recordings.tasks` holds the tasks, each a thin call into a service, so it imports the
 services. The services therefore never import it: this module names each task by its import
 path, the same name the task backends store and the workers import it by, and looks it up
-only when enqueueing, by when every module is loaded.
+only when enqueueing (importing recordings.tasks then, if nothing has yet), never while the
+services themselves load.
 """
 
 from datetime import datetime
