@@ -4,7 +4,7 @@
 
 The emulator (served by gunicorn on loopback, as `make run` serves it) makes a WAV of the
 asked size at once (`POST /emulator/control/recordings`). curl downloads it once to warm
-the page cache, then in each round Recorder's whole fetch path (`services.fetch_recording`:
+the page cache, then in each round Recorder's whole fetch path (`fetching.fetch_recording`:
 allow-list check, streamed GET through GraphSession, SHA-256, WAV check, waveform, storage)
 runs in a fresh process, then curl downloads it to a file. Prints the median throughput of
 each, their ratio (target: at least 0.5) and the peak memory growth of the fetching process
@@ -62,8 +62,8 @@ def child(recording_pk: int) -> None:
     import django
 
     django.setup()
-    from recordings import services
     from recordings.models import Recording
+    from recordings.services import fetching as fetch_services
 
     # Everything the fetch imports is loaded now; the measure starts from here.
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
@@ -73,13 +73,13 @@ def child(recording_pk: int) -> None:
         import cProfile
 
         cProfile.runctx(
-            "services.fetch_recording(recording_pk=recording_pk)",
+            "fetch_services.fetch_recording(recording_pk=recording_pk)",
             globals(),
             locals(),
             os.environ["BENCH_PROFILE"],
         )
     else:
-        services.fetch_recording(recording_pk=recording_pk)
+        fetch_services.fetch_recording(recording_pk=recording_pk)
     elapsed = time.perf_counter() - started
     peak = proc_status("VmHWM")
     recording = Recording.objects.get(pk=recording_pk)

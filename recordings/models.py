@@ -205,9 +205,8 @@ class RecordOperation(models.Model):
         CALL_ENDED = "callEnded", "Closed by Recorder: the call ended without a completion"
         OVERDUE = "overdue", "Closed by Recorder: running far past its maximum duration"
 
+    # Where a status stops moving (the ranks it moves through: recordings.services.states).
     FINAL_STATUSES = (Status.COMPLETED, Status.FAILED)
-    # Status only moves forward through these ranks; equal rank is not a move.
-    STATUS_RANK = {Status.NOT_STARTED: 0, Status.RUNNING: 1, Status.COMPLETED: 2, Status.FAILED: 2}
 
     graph_id = models.CharField("Graph operation id", max_length=128)
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="operations")

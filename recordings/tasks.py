@@ -6,6 +6,7 @@ wait minutes on audio, goes on "default".
 
 The periodic ones carry a `@cron` schedule: `manage.py crontask` (started by `make run`
 beside the workers) enqueues them on time, and the workers run them like any other task.
+The services enqueue these through `recordings.services.enqueue`, which names them.
 """
 
 import logging
@@ -13,8 +14,11 @@ import logging
 from crontask import cron
 from django.tasks import task
 
-from recordings import services
 from recordings.models import Call
+from recordings.services import calls as call_services
+from recordings.services import fetching as fetch_services
+from recordings.services import operations as operation_services
+from recordings.services import retention as retention_services
 
 logger = logging.getLogger(__name__)
 
@@ -24,18 +28,18 @@ def answer_call_task(call_pk: int) -> bool:
     call = Call.objects.filter(pk=call_pk).first()
     if call is None:
         return False
-    return services.answer_call(call=call)
+    return call_services.answer_call(call=call)
 
 
 @task(queue_name="default")
 def close_abandoned_operations_task() -> int:
-    return len(services.close_abandoned_operations())
+    return len(operation_services.close_abandoned_operations())
 
 
 @task(queue_name="default")
 def fetch_recording_task(recording_pk: int) -> bool:
     # False when another worker (or an earlier run of this task) has it, or it is done.
-    return services.fetch_recording(recording_pk=recording_pk) is not None
+    return fetch_services.fetch_recording(recording_pk=recording_pk) is not None
 
 
 @cron("*/5 * * * *")
@@ -43,8 +47,8 @@ def fetch_recording_task(recording_pk: int) -> bool:
 def reconcile_task() -> dict[str, int]:
     """Every five minutes: close what Graph will never finish, then give every fetch that
     should be under way (or may still succeed) a task."""
-    closed = services.close_abandoned_operations()
-    enqueued = services.retry_recording_fetches()
+    closed = operation_services.close_abandoned_operations()
+    enqueued = fetch_services.retry_recording_fetches()
     return {"closed": len(closed), "fetches_enqueued": len(enqueued)}
 
 
@@ -52,4 +56,4 @@ def reconcile_task() -> dict[str, int]:
 @task(queue_name="default")
 def purge_recordings_task() -> int:
     """Nightly: delete audio past RECORDING_RETENTION_DAYS (rows stay, marked purged)."""
-    return len(services.purge_expired_recordings())
+    return len(retention_services.purge_expired_recordings())

@@ -21,8 +21,8 @@ from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recordings import services
 from recordings.graph import GraphError, PayloadError, UnknownSigningKey, notification_keys
+from recordings.services import notifications as notification_services
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class NotificationWebhook(APIView):
     def post(self, request):
         body = _read_limited(request._request, settings.NOTIFICATION_MAX_BYTES)
         try:
-            services.receive_notification(
+            notification_services.receive_notification(
                 body=body,
                 headers={k: v for k, v in request.META.items() if k in KEPT_HEADERS},
                 remote_addr=request.META.get("REMOTE_ADDR"),

@@ -16,11 +16,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.timezone import localtime
 
-from recordings import services
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.forms import PromptFormSet, RecordForm, record_spec_from, show_refusal
 from recordings.graph.profiles import get_profile
 from recordings.models import Call, OperationStatus, Prompt, RecordOperation, RecordRequest
+from recordings.services import calls as call_services
+from recordings.services import errors as service_errors
+from recordings.services import recordings as recording_services
 
 START_RECORDING = "recordings.start_recording"
 HANG_UP_CALL = "recordings.hang_up_call"
@@ -288,12 +290,14 @@ class CallAdmin(ReadOnlyAdmin):
         failures: list[str] = []
         for call in calls:
             try:
-                operation = services.start_recording(call=call, spec=spec, by=request.user)
-            except services.RecordingRefused as err:
+                operation = recording_services.start_recording(
+                    call=call, spec=spec, by=request.user
+                )
+            except service_errors.RecordingRefused as err:
                 if set(err.errors) != {"call"}:
                     return started, failures, err.errors
                 failures.append(f"Call {call.graph_id}: {err}")
-            except services.GraphActionFailed as err:
+            except service_errors.GraphActionFailed as err:
                 failures.append(
                     err.message if len(calls) == 1 else f"Call {call.graph_id}: {err.message}"
                 )
@@ -341,10 +345,10 @@ class CallAdmin(ReadOnlyAdmin):
             return HttpResponseRedirect(back_url)
         if request.method == "POST":
             try:
-                services.hang_up(call=call, by=request.user)
-            except services.RecordingRefused as err:
+                call_services.hang_up(call=call, by=request.user)
+            except service_errors.CallActionRefused as err:
                 self.message_user(request, str(err), messages.ERROR)
-            except services.GraphActionFailed as err:
+            except service_errors.GraphActionFailed as err:
                 self.message_user(request, err.message, messages.ERROR)
             else:
                 self.log_change(request, call, "Hung up the call.")

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from recordings import services
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.admin.operations import (
     CappedCountPaginator,
@@ -21,6 +20,7 @@ from recordings.admin.operations import (
 )
 from recordings.graph import PayloadError, parse_notifications
 from recordings.models import Notification
+from recordings.services import notifications as notification_services
 
 
 class YesNoFilter(admin.SimpleListFilter):
@@ -151,7 +151,7 @@ class NotificationAdmin(ReadOnlyAdmin):
         # Oldest first, as Graph sent them: a later word then lands after an earlier one.
         for notification in queryset.order_by("received_at", "pk"):
             try:
-                services.apply_notification(notification)
+                notification_services.apply_notification(notification)
             except Exception:
                 failed.append(notification)
             else:

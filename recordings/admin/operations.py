@@ -17,7 +17,6 @@ from operator import or_
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.cache import cache
@@ -35,7 +34,6 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
-from recordings import services
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.graph.http import REDACTED, SECRET_FIELDS, redact
 from recordings.models import (
@@ -46,6 +44,9 @@ from recordings.models import (
     Recording,
     RecordOperation,
 )
+from recordings.services import errors as service_errors
+from recordings.services import recordings as recording_services
+from recordings.services import retention as retention_services
 
 Reason = RecordOperation.CompletionReason
 RecorderReason = RecordOperation.RecorderReason
@@ -675,22 +676,7 @@ def parameters_sent(operation: RecordOperation) -> dict:
 def set_legal_hold(request: HttpRequest, queryset: QuerySet, *, on: bool) -> int:
     """Put the operations in `queryset` on legal hold (or release them); one admin log entry
     per operation that changed. Returns how many changed."""
-    # Only what the log entries need (the id and the text of the row), not whole rows.
-    changing = list(
-        queryset.exclude(legal_hold=on).order_by().select_related(None).only("pk", "graph_id")
-    )
-    if not changing:
-        return 0
-    RecordOperation.objects.filter(pk__in=[op.pk for op in changing]).update(
-        legal_hold=on, updated_at=timezone.now()
-    )
-    LogEntry.objects.log_actions(
-        user_id=request.user.pk,
-        queryset=changing,
-        action_flag=CHANGE,
-        change_message="Put on legal hold." if on else "Released from legal hold.",
-    )
-    return len(changing)
+    return retention_services.set_legal_hold(operations=queryset, on=on, by=request.user)
 
 
 def _operations(n: int) -> str:
@@ -855,10 +841,10 @@ class RecordOperationAdmin(ReadOnlyAdmin):
             return HttpResponseRedirect(page)
         if request.method == "POST":
             try:
-                services.cancel_recording(operation=operation, by=request.user)
-            except services.RecordingRefused as err:
+                recording_services.cancel_recording(operation=operation, by=request.user)
+            except service_errors.RecordingRefused as err:
                 self.message_user(request, str(err), messages.ERROR)
-            except services.GraphActionFailed as err:
+            except service_errors.GraphActionFailed as err:
                 self.message_user(request, err.message, messages.ERROR)
             else:
                 self.log_change(request, operation, "Asked Graph to cancel the recording.")

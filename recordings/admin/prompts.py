@@ -1,12 +1,12 @@
 """The prompt library: WAV prompts operators upload for Graph to play."""
 
 from django.contrib import admin
-from django.db import transaction
 from django.utils.html import format_html
 
 from recordings.forms import PromptAudioForm
 from recordings.models import PromptAudio
 from recordings.prompt_files import public_url
+from recordings.services import prompts as prompt_services
 
 
 @admin.register(PromptAudio)
@@ -56,25 +56,10 @@ class PromptAudioAdmin(admin.ModelAdmin):
         if not change:
             obj.uploaded_by = request.user
         replaced = form.initial.get("file") if change and "file" in form.changed_data else None
-        super().save_model(request, obj, form, change)
-        if replaced:
-            _delete_file_on_commit(replaced)
+        prompt_services.save_prompt(prompt=obj, replaced=replaced)
 
     def delete_model(self, request, obj):
-        name = obj.file
-        super().delete_model(request, obj)
-        _delete_file_on_commit(name)
+        prompt_services.delete_prompt(prompt=obj)
 
     def delete_queryset(self, request, queryset):
-        files = [prompt.file for prompt in queryset]
-        super().delete_queryset(request, queryset)
-        for file in files:
-            _delete_file_on_commit(file)
-
-
-def _delete_file_on_commit(file) -> None:
-    # The public folder serves only prompts in the library: a removed or replaced one's file
-    # goes too, once the row's change is committed.
-    if file:
-        storage, name = file.storage, file.name
-        transaction.on_commit(lambda: storage.delete(name))
+        prompt_services.delete_prompts(prompts=queryset)

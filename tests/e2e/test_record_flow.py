@@ -8,9 +8,12 @@ import wave
 import pytest
 import requests
 
-from recordings import services
 from recordings.graph import PromptSpec, RecordSpec
 from recordings.models import Call, GraphExchange, Notification, RecordOperation
+from recordings.services import calls as call_services
+from recordings.services import errors as service_errors
+from recordings.services import operations as operation_services
+from recordings.services import recordings as recording_services
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +60,9 @@ def test_a_call_is_answered_and_recorded_until_the_stop_tone(recorder, profile):
     assert call.caller_id == "+15550100"
     assert call.answered_at is not None
 
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, profile))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, profile)
+    )
     assert operation.status == "running"
     recorder.wait_until_final(operation)
 
@@ -89,10 +94,10 @@ def test_the_record_command_waits_for_the_outcome(recorder):
 
 def test_a_cancelled_recording_ends_as_failed_operation_canceled(recorder):
     call = answered_call(recorder, "speak 30")
-    operation = services.start_recording(
+    operation = recording_services.start_recording(
         call=call, spec=RecordSpec(prompts=(), max_record_duration=60)
     )
-    services.cancel_recording(operation=operation)
+    recording_services.cancel_recording(operation=operation)
     recorder.wait_until_final(operation)
     assert (operation.status, operation.completion_reason) == ("failed", "operationCanceled")
     assert (operation.result_code, operation.result_subcode) == (400, 8508)
@@ -100,7 +105,7 @@ def test_a_cancelled_recording_ends_as_failed_operation_canceled(recorder):
 
 def test_hanging_up_ends_the_call(recorder):
     call = answered_call(recorder, "speak 1")
-    services.hang_up(call=call)
+    call_services.hang_up(call=call)
     recorder.wait_for_call(call.graph_id, "terminated")
 
 
@@ -110,7 +115,9 @@ def test_hanging_up_ends_the_call(recorder):
 def test_recorder_rides_out_throttling(recorder):
     call = answered_call(recorder, "speak 1; press #")
     set_faults(recorder, throttle={"count": 2, "retry_after": 0.2})
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     exchange = GraphExchange.objects.get(record_request=operation.record_request)
     assert exchange.attempts == 3
     assert recorder.wait_until_final(operation).completion_reason == "stopToneDetected"
@@ -119,7 +126,9 @@ def test_recorder_rides_out_throttling(recorder):
 def test_recorder_rides_out_a_server_error(recorder):
     call = answered_call(recorder, "speak 1; press #")
     set_faults(recorder, server_error={"count": 1, "status": 503})
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     assert GraphExchange.objects.get(record_request=operation.record_request).attempts == 2
     assert recorder.wait_until_final(operation).completion_reason == "stopToneDetected"
 
@@ -127,7 +136,9 @@ def test_recorder_rides_out_a_server_error(recorder):
 def test_recorder_waits_out_a_slow_graph(recorder):
     call = answered_call(recorder, "speak 1; press #")
     set_faults(recorder, slow={"seconds": 1.0, "count": 1})
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     assert recorder.wait_until_final(operation).completion_reason == "stopToneDetected"
 
 
@@ -135,8 +146,8 @@ def test_a_slow_graph_past_the_timeout_leaves_a_clear_error(recorder):
     call = answered_call(recorder, "speak 1; press #")
     recorder.settings.GRAPH_TIMEOUT = 0.3
     set_faults(recorder, slow={"seconds": 2.0, "count": 5})
-    with pytest.raises(services.GraphActionFailed) as failed:
-        services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    with pytest.raises(service_errors.GraphActionFailed) as failed:
+        recording_services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
     assert failed.value.record_request.status == "error"
     assert failed.value.message
 
@@ -144,7 +155,9 @@ def test_a_slow_graph_past_the_timeout_leaves_a_clear_error(recorder):
 def test_duplicated_notifications_are_applied_once(recorder):
     set_faults(recorder, duplicate_notifications=True)
     call = answered_call(recorder, "speak 1; press #")
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     recorder.wait_until_final(operation)
     finished_at = operation.finished_at
     recorder.wait_for(lambda: _deliveries_about(operation) >= 2, what="the duplicate completion")
@@ -160,7 +173,9 @@ def _deliveries_about(operation: RecordOperation) -> int:
 def test_reordered_notifications_settle_to_the_right_state(recorder):
     set_faults(recorder, reorder_notifications=True)
     call = answered_call(recorder, "speak 1; press #")
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     recorder.wait_until_final(operation)
     call.refresh_from_db()
     assert call.state == "established"
@@ -170,9 +185,11 @@ def test_reordered_notifications_settle_to_the_right_state(recorder):
 def test_a_dropped_completion_is_recovered_by_asking_graph(recorder):
     call = answered_call(recorder, "speak 1; press #")
     set_faults(recorder, drop_notifications={"count": 1})
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     recorder.wait_for(
-        lambda: services.reconcile_operation(operation=operation),
+        lambda: operation_services.reconcile_operation(operation=operation),
         what="Graph to report the operation finished",
     )
     operation.refresh_from_db()
@@ -183,7 +200,7 @@ def test_a_dropped_completion_is_recovered_by_asking_graph(recorder):
 def test_a_completion_lost_on_hang_up_is_closed_after_the_call_ends(recorder):
     set_faults(recorder, lose_completion_on_hangup=True)
     call = answered_call(recorder, "speak 1; hangup")
-    operation = services.start_recording(
+    operation = recording_services.start_recording(
         call=call, spec=RecordSpec(prompts=(), max_record_duration=30)
     )
     recorder.wait_for_call(call.graph_id, "terminated")
@@ -198,7 +215,9 @@ def test_a_completion_lost_on_hang_up_is_closed_after_the_call_ends(recorder):
 def test_an_expired_link_is_refused_by_the_emulator(recorder):
     set_faults(recorder, expire_links=True)
     call = answered_call(recorder, "speak 1; press #")
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     recorder.wait_until_final(operation)
     assert operation.completion_reason == "stopToneDetected"
     response = requests.get(

@@ -1,7 +1,11 @@
 """The audio becomes Recorder's own, end to end over real HTTP: the emulator records a caller,
 a task worker fetches the WAV into storage, an operator plays it with a Range request, and
-retention purges it. Also: an expired link, and two workers on PostgreSQL fetching once."""
+retention purges it. Also: an expired link, two workers on PostgreSQL fetching once, and a
+reconcile racing the periodic retry on another worker."""
 
+import os
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +21,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from recordings import services
 from recordings.models import (
     Call,
     FetchStatus,
@@ -25,10 +28,12 @@ from recordings.models import (
     Recording,
     RecordOperation,
 )
+from recordings.services import recordings as recording_services
 from recordings.tasks import fetch_recording_task
-from tests.conftest import create_operation
+from tests.conftest import REPO, create_operation
+from tests.e2e.conftest import _database_url
 from tests.e2e.test_record_flow import answered_call, set_faults, stop_tone_spec
-from tests.recordings.test_fetch import wav_bytes
+from tests.recordings.services.test_fetching import wav_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +60,9 @@ def operator_session() -> requests.Session:
 
 def test_a_recording_is_fetched_played_with_a_range_and_purged(recorder):
     call = answered_call(recorder, "speak 1.5; press #")
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     recorder.wait_until_final(operation)
     assert operation.status == "completed"
 
@@ -96,7 +103,9 @@ def test_a_recording_is_fetched_played_with_a_range_and_purged(recorder):
 def test_an_expired_link_leaves_a_failed_fetch_saying_so(recorder):
     set_faults(recorder, expire_links=True)
     call = answered_call(recorder, "speak 1; press #")
-    operation = services.start_recording(call=call, spec=stop_tone_spec(recorder, "beta-record"))
+    operation = recording_services.start_recording(
+        call=call, spec=stop_tone_spec(recorder, "beta-record")
+    )
     recorder.wait_until_final(operation)
 
     recording = wait_for_recording(recorder, operation, FetchStatus.STORED, FetchStatus.FAILED)
@@ -191,3 +200,97 @@ def test_two_workers_on_postgresql_fetch_once_and_keep_one_file(recorder):
         assert recording.stored_at > timezone.now() - timedelta(minutes=1)
     finally:
         server.close()
+
+
+# One of two workers, each in its own process: "reconcile" learns from Graph (faked) that the
+# operation completed, and is held between that completion and its Recording row while
+# "retry" runs the periodic retry, which makes rows for completed operations that lack one.
+RACER = """
+import pathlib, sys, time
+
+import django
+
+django.setup()
+from recordings.graph import ParsedOperation
+from recordings.models import RecordOperation
+from recordings.services import fetching as fetch_services
+from recordings.services import operations as operation_services
+
+role, signals, graph_id = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+
+
+def wait_for(name, timeout):
+    deadline = time.monotonic() + timeout
+    while not (signals / name).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+class Graph:
+    def get_operation(self, call_id, operation_id, *, log=None):
+        return ParsedOperation(
+            id=operation_id,
+            status="completed",
+            completion_reason="stopToneDetected",
+            recording_location="https://file.location/x",
+            recording_access_token="t",
+        )
+
+
+if role == "reconcile":
+    expect = fetch_services.expect_recording
+
+    def expect_after_the_retry(operations):
+        (signals / "completed").touch()
+        wait_for("retried", 10)
+        expect(operations)
+
+    fetch_services.expect_recording = expect_after_the_retry
+    operation = RecordOperation.objects.select_related("call").get(graph_id=graph_id)
+    print(operation_services.reconcile_operation(operation=operation, client=Graph()))
+else:
+    wait_for("completed", 20)
+    print(fetch_services.retry_recording_fetches())
+    (signals / "retried").touch()
+"""
+
+
+def test_a_reconcile_racing_the_retry_on_postgresql_makes_one_recording_and_fails_neither(
+    transactional_db, tmp_path
+):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL, the production database: it shows how two worker processes' "
+            "transactions interleave there (.ci/run runs the suite on PostgreSQL too)"
+        )
+    call = Call.objects.create(graph_id="race-call", state=Call.State.ESTABLISHED)
+    operation = create_operation(graph_id="race-op", call=call, status="running")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "recorder_site.settings",
+        "DATABASE_URL": _database_url(),
+        "TASKS_BACKEND": "dummy",
+    }
+    workers = {
+        role: subprocess.Popen(
+            [sys.executable, "-c", RACER, role, str(tmp_path), operation.graph_id],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for role in ("reconcile", "retry")
+    }
+    (reconciled, reconcile_log), (retried, retry_log) = (
+        worker.communicate(timeout=60) for worker in workers.values()
+    )
+
+    assert (tmp_path / "completed").exists()  # the reconcile was held where the race is
+    assert workers["reconcile"].returncode == 0, reconcile_log[-3000:]
+    assert reconciled.strip() == "True"
+    assert workers["retry"].returncode == 0, retry_log[-3000:]
+    # The completion and its row commit together: the retry never saw one without the other.
+    assert retried.strip() == "[]"
+    operation.refresh_from_db()
+    assert operation.status == "completed"
+    assert Recording.objects.get(operation=operation).status == FetchStatus.PENDING

@@ -12,13 +12,13 @@ import redis
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from recordings import services
 from recordings.models import Call, FetchStatus, Recording
+from recordings.services import fetching as fetch_services
 from recordings.tasks import fetch_recording_task
 from tests.conftest import REPO, create_operation
 from tests.e2e.conftest import _database_url
 from tests.e2e.test_recording_fetch import CountingRecordingServer
-from tests.recordings.test_fetch import wav_bytes
+from tests.recordings.services.test_fetching import wav_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -113,7 +113,7 @@ def test_a_retry_is_deferred_in_rqs_scheduler(
     pending.operation.save()
     settings.GRAPH_EMULATOR_RECORDINGS_URL = "http://127.0.0.1:9/emulator/recordings/"
     with django_capture_on_commit_callbacks(execute=True):
-        services.fetch_recording(recording_pk=pending.pk)
+        fetch_services.fetch_recording(recording_pk=pending.pk)
     pending.refresh_from_db()
     assert pending.status == FetchStatus.PENDING, pending.error
 

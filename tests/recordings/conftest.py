@@ -63,3 +63,15 @@ def make_operation(call):
         )
 
     return make
+
+
+@pytest.fixture
+def beta_profile(settings):
+    settings.GRAPH_API_PROFILE = "beta-record"
+    settings.GRAPH_API_BASE_URL = "http://graph.test/beta"
+
+
+@pytest.fixture
+def v1_profile(settings):
+    settings.GRAPH_API_PROFILE = "v1.0"
+    settings.GRAPH_API_BASE_URL = "http://graph.test/v1.0"

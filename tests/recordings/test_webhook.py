@@ -207,14 +207,14 @@ def test_it_answers_400_naming_the_problem_for_a_body_of_the_wrong_shape(post, p
 def test_it_keeps_the_row_with_a_traceback_and_answers_500_when_applying_fails(
     post, make_operation, monkeypatch
 ):
-    from recordings import services
+    from recordings.services import operations as operation_services
 
     make_operation()
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services, "_advance_operation", explode)
+    monkeypatch.setattr(operation_services, "advance_operation", explode)
     with pytest.raises(RuntimeError):
         post(completed_v1())
     row = Notification.objects.get()

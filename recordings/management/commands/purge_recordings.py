@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from recordings import services
+from recordings.services import retention as retention_services
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if days is not None and days < 0:
             self.stderr.write("--days must be 0 or more.")
             raise SystemExit(2)
-        purged = services.purge_expired_recordings(days=days, dry_run=dry_run)
+        purged = retention_services.purge_expired_recordings(days=days, dry_run=dry_run)
         for recording in purged:
             self.stdout.write(
                 f"{recording.operation.graph_id} stored {recording.stored_at:%Y-%m-%d %H:%M}"

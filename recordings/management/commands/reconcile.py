@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from recordings import services
+from recordings.services import operations as operation_services
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        closed = services.close_abandoned_operations()
+        closed = operation_services.close_abandoned_operations()
         for operation in closed:
             reason = operation.completion_reason or operation.get_recorder_reason_display()
             self.stdout.write(f"{operation.graph_id} {operation.status} {reason}")

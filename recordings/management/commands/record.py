@@ -3,10 +3,11 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from recordings import services
 from recordings.graph import PromptSpec, RecordSpec
 from recordings.models import Call, RecordOperation
-from recordings.services import GraphActionFailed, RecordingRefused
+from recordings.services import errors as service_errors
+from recordings.services import operations as operation_services
+from recordings.services import recordings as recording_services
 
 PROMPT_HELP = "silence:MS, or media:URI[:LOOP]; repeat for several prompts, in order"
 
@@ -79,13 +80,13 @@ class Command(BaseCommand):
             client_context=options["client_context"],
         )
         try:
-            operation = services.start_recording(call=call, spec=spec)
-        except RecordingRefused as err:
+            operation = recording_services.start_recording(call=call, spec=spec)
+        except service_errors.RecordingRefused as err:
             raise CommandError(
                 "The recording was not sent: "
                 + " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in err.errors.items())
             ) from err
-        except GraphActionFailed as err:
+        except service_errors.GraphActionFailed as err:
             raise CommandError(err.message) from err
         self.stdout.write(operation.graph_id)
         if options["wait"]:
@@ -93,14 +94,15 @@ class Command(BaseCommand):
 
     def _wait(self, operation: RecordOperation, timeout: float | None) -> None:
         if timeout is None:
-            timeout = max((services.overdue_after(operation) - timezone.now()).total_seconds(), 1.0)
+            left = operation_services.overdue_after(operation) - timezone.now()
+            timeout = max(left.total_seconds(), 1.0)
         deadline = time.monotonic() + timeout
         while not operation.is_final and time.monotonic() < deadline:
             time.sleep(0.2)
             operation.refresh_from_db()
         if not operation.is_final:
             # A lost notification: Graph's own answer to "how did it end?" settles it.
-            services.reconcile_operation(operation=operation)
+            operation_services.reconcile_operation(operation=operation)
         if not operation.is_final:
             raise CommandError(
                 f"{operation.graph_id} is still {operation.status}: no word from Graph yet. "

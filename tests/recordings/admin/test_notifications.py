@@ -4,8 +4,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from recordings import services
 from recordings.models import Notification, RecordOperation
+from recordings.services import notifications as notification_services
 from tests.conftest import contract_sample
 from tests.recordings.admin.operators import operator
 
@@ -18,7 +18,7 @@ OP_ID = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
 
 def received(body, **fields) -> Notification:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return services.store_notification(
+    return notification_services.store_notification(
         body=raw,
         headers={"HTTP_REQUEST_ID": "graph-request-7"},
         remote_addr="10.0.0.1",
@@ -37,7 +37,7 @@ def test_a_completion_that_arrived_before_its_operation_is_applied_again_by_the_
     make_operation,
 ):
     early = received(contract_sample("v1.0/notification-completed"))
-    services.apply_notification(early)
+    notification_services.apply_notification(early)
     early.refresh_from_db()
     assert early.matched is False
     # The operation appears later without the notification being applied on its own.
@@ -77,9 +77,9 @@ def test_staff_who_may_only_read_the_log_get_no_reapply_action(make_operation):
 
 def test_the_log_filters_unmatched_errored_processed_and_verified_notifications(make_operation):
     applied = received(contract_sample("v1.0/notification-call-established"))
-    services.apply_notification(applied)
+    notification_services.apply_notification(applied)
     waiting = received(contract_sample("v1.0/notification-completed"))
-    services.apply_notification(waiting)
+    notification_services.apply_notification(waiting)
     errored = received(b"{not json", error="The body is not valid JSON.")
     unread = received(contract_sample("v1.0/notification-canceled"))
     unverified = Notification.objects.create(body=b"{}", body_sha256="x", token_claims={})

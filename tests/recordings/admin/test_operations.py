@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from recordings import services
 from recordings.admin import operations
 from recordings.models import (
     Call,
@@ -22,6 +21,7 @@ from recordings.models import (
     RecordOperation,
     RecordRequest,
 )
+from recordings.services import notifications as notification_services
 from tests.conftest import contract_sample
 from tests.recordings.admin.operators import operator
 
@@ -78,7 +78,7 @@ def completed(make_operation, graph_id=OP_ID, reason="stopToneDetected", **field
 
 def received(body: dict | bytes, **fields):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return services.store_notification(
+    return notification_services.store_notification(
         body=raw,
         headers={"HTTP_REQUEST_ID": "graph-request-7", "HTTP_CLIENT_REQUEST_ID": "client-7"},
         remote_addr="10.0.0.1",

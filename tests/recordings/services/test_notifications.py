@@ -1,8 +1,9 @@
-"""Two deliveries of the same notification at the same moment have the effect of one.
+"""Notifications are stored as they came, and two deliveries of the same notification at the
+same moment have the effect of one.
 
-These run real transactions on two threads (two database connections), so the locks and
-unique constraints do the work, not the test's ordering. On PostgreSQL the row lock on the
-call serialises them; on SQLite the write lock does.
+The concurrent tests run real transactions on two threads (two database connections), so the
+locks and unique constraints do the work, not the test's ordering. On PostgreSQL the row lock
+on the call serialises them; on SQLite the write lock does.
 """
 
 import json
@@ -11,11 +12,11 @@ import threading
 import pytest
 from django.db import connection
 
-from recordings import services
-from recordings.models import Call
+from recordings.models import Call, Notification
+from recordings.services import enqueue
+from recordings.services import notifications as notification_services
+from recordings.services import operations as operation_services
 from tests.conftest import contract_sample, create_operation
-
-pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(target, rows):
@@ -41,29 +42,33 @@ def run_together(target, rows):
 
 def stored(payload):
     body = json.dumps(payload).encode()
-    return services.store_notification(body=body, headers={}, remote_addr=None, claims={})
+    return notification_services.store_notification(
+        body=body, headers={}, remote_addr=None, claims={}
+    )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_two_deliveries_of_a_new_call_at_once_create_one_call_and_answer_it_once(monkeypatch):
     answered = []
-    monkeypatch.setattr(services, "_enqueue_answer", answered.append)
+    monkeypatch.setattr(enqueue, "answer_call", answered.append)
     payload = contract_sample("v1.0/notification-call-established")
     payload["value"][0]["changeType"] = "created"
     payload["value"][0]["resourceData"]["state"] = "incoming"
     rows = [stored(payload) for _ in range(4)]
 
-    run_together(services.apply_notification, rows)
+    run_together(notification_services.apply_notification, rows)
 
     call = Call.objects.get()
     assert call.state == "incoming"
     assert answered == [call.pk]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_two_deliveries_of_a_completion_at_once_finish_the_operation_once(monkeypatch):
     call = Call.objects.create(graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55", state="established")
     operation = create_operation(call=call)
     moves = []
-    advance = services._advance_operation
+    advance = operation_services.advance_operation
 
     def counting(op, parsed):
         changed = advance(op, parsed)
@@ -71,11 +76,18 @@ def test_two_deliveries_of_a_completion_at_once_finish_the_operation_once(monkey
             moves.append(parsed.status)
         return changed
 
-    monkeypatch.setattr(services, "_advance_operation", counting)
+    monkeypatch.setattr(operation_services, "advance_operation", counting)
     rows = [stored(contract_sample("v1.0/notification-completed")) for _ in range(4)]
 
-    run_together(services.apply_notification, rows)
+    run_together(notification_services.apply_notification, rows)
 
     operation.refresh_from_db()
     assert operation.status == "completed"
     assert moves == ["completed"]
+
+
+def test_notification_rows_keep_their_bytes(db):
+    row = notification_services.store_notification(
+        body=b"\xff\xfe", headers={}, remote_addr=None, claims={}
+    )
+    assert bytes(Notification.objects.get(pk=row.pk).body) == b"\xff\xfe"

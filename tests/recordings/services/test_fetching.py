@@ -14,8 +14,10 @@ from django.core.files.storage import default_storage
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
-from recordings import services
 from recordings.models import FetchStatus, GraphExchange, Recording, RecordOperation
+from recordings.services import fetching as fetch_services
+from recordings.services import notifications as notification_services
+from recordings.services import operations as operation_services
 from tests.conftest import contract_sample
 
 LOCATION = "https://file.location/17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
@@ -72,7 +74,7 @@ def completion_body() -> bytes:
 
 def complete(django_capture_on_commit_callbacks) -> RecordOperation:
     with django_capture_on_commit_callbacks(execute=True):
-        services.receive_notification(
+        notification_services.receive_notification(
             body=completion_body(), headers={}, remote_addr=None, claims={}
         )
     return RecordOperation.objects.get()
@@ -89,7 +91,7 @@ def serve(graph_http, body=AUDIO, status=200, **kwargs):
 
 
 def fetch(operation: RecordOperation) -> Recording:
-    services.fetch_recording(recording_pk=operation.recording.pk)
+    fetch_services.fetch_recording(recording_pk=operation.recording.pk)
     return Recording.objects.get(pk=operation.recording.pk)
 
 
@@ -111,7 +113,7 @@ def test_a_failed_operation_gets_no_recording(make_operation, django_capture_on_
     make_operation()
     payload = contract_sample("v1.0/notification-canceled")
     with django_capture_on_commit_callbacks(execute=True):
-        services.receive_notification(
+        notification_services.receive_notification(
             body=json.dumps(payload).encode(), headers={}, remote_addr=None, claims={}
         )
     assert not Recording.objects.exists()
@@ -143,7 +145,7 @@ def test_it_stores_the_audio_with_its_facts(completed, graph_http):
 def test_running_the_task_again_fetches_nothing_more(completed, graph_http, settings):
     serve(graph_http)
     fetch(completed)
-    assert services.fetch_recording(recording_pk=completed.recording.pk) is None
+    assert fetch_services.fetch_recording(recording_pk=completed.recording.pk) is None
     assert len([c for c in graph_http.calls if c.request.url == LOCATION]) == 1
     assert len(list((settings.MEDIA_ROOT / "recordings").rglob("*.wav"))) == 1
 
@@ -162,7 +164,7 @@ def test_plain_http_is_refused_off_loopback(make_operation, graph_http, settings
         status="completed", recording_location="http://file.location/x", recording_access_token="t"
     )
     recording = Recording.objects.create(operation=operation)
-    services.fetch_recording(recording_pk=recording.pk)
+    fetch_services.fetch_recording(recording_pk=recording.pk)
     recording.refresh_from_db()
     assert recording.status == FetchStatus.FAILED
     assert "plain http" in recording.error
@@ -243,7 +245,7 @@ def test_a_5xx_is_retried_with_backoff_then_succeeds(
     assert retry.args == [recording.pk]
     assert retry.task.run_after == recording.next_attempt_at
     # Not due yet: a task run early claims nothing.
-    assert services.fetch_recording(recording_pk=recording.pk) is None
+    assert fetch_services.fetch_recording(recording_pk=recording.pk) is None
 
     Recording.objects.filter(pk=recording.pk).update(next_attempt_at=timezone.now())
     recording = fetch(completed)
@@ -278,7 +280,7 @@ def test_reconcile_retries_a_failed_fetch_whose_link_may_live(completed, graph_h
     ENQUEUED.clear()
 
     later = timezone.now() + timedelta(hours=1)
-    assert services.retry_recording_fetches(now=later) == [completed.recording.pk]
+    assert fetch_services.retry_recording_fetches(now=later) == [completed.recording.pk]
     recording = Recording.objects.get(pk=completed.recording.pk)
     assert recording.status == FetchStatus.PENDING
     assert [r.args for r in enqueued()] == [[recording.pk]]
@@ -288,11 +290,11 @@ def test_reconcile_leaves_expired_links_and_old_failures_alone(completed, graph_
     serve(graph_http, body=b"", status=404)
     fetch(completed)
     ENQUEUED.clear()
-    assert services.retry_recording_fetches(now=timezone.now() + timedelta(hours=1)) == []
+    assert fetch_services.retry_recording_fetches(now=timezone.now() + timedelta(hours=1)) == []
 
     Recording.objects.filter(pk=completed.recording.pk).update(link_expired_at=None)
     too_late = timezone.now() + timedelta(hours=settings.RECORDING_FETCH_RETRY_HOURS + 1)
-    assert services.retry_recording_fetches(now=too_late) == []
+    assert fetch_services.retry_recording_fetches(now=too_late) == []
 
 
 def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(completed, graph_http, settings):
@@ -300,7 +302,7 @@ def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(completed, grap
     Recording.objects.filter(pk=completed.recording.pk).update(
         status=FetchStatus.FETCHING, claimed_at=stale, attempts=1
     )
-    assert services.retry_recording_fetches() == [completed.recording.pk]
+    assert fetch_services.retry_recording_fetches() == [completed.recording.pk]
     serve(graph_http)
     recording = fetch(completed)
     assert recording.status == FetchStatus.STORED
@@ -311,8 +313,8 @@ def test_a_live_claim_is_not_taken(completed, graph_http):
     Recording.objects.filter(pk=completed.recording.pk).update(
         status=FetchStatus.FETCHING, claimed_at=timezone.now()
     )
-    assert services.fetch_recording(recording_pk=completed.recording.pk) is None
-    assert services.retry_recording_fetches() == []
+    assert fetch_services.fetch_recording(recording_pk=completed.recording.pk) is None
+    assert fetch_services.retry_recording_fetches() == []
 
 
 def test_a_worker_that_lost_its_claim_keeps_no_file(completed, graph_http, settings, monkeypatch):
@@ -326,7 +328,7 @@ def test_a_worker_that_lost_its_claim_keeps_no_file(completed, graph_http, setti
         return saved
 
     monkeypatch.setattr(default_storage, "save", save_then_lose_claim)
-    assert services.fetch_recording(recording_pk=completed.recording.pk) is None
+    assert fetch_services.fetch_recording(recording_pk=completed.recording.pk) is None
     assert list((settings.MEDIA_ROOT / "recordings").rglob("*.wav")) == []
 
 
@@ -341,7 +343,7 @@ def test_a_completion_learnt_by_asking_graph_also_gets_its_fetch(
     )
     graph_http.add(responses.GET, url, json=data)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reconcile_operation(operation=operation)
+        assert operation_services.reconcile_operation(operation=operation)
     recording = Recording.objects.get(operation=operation)
     assert recording.status == FetchStatus.PENDING
     assert [r.args for r in enqueued()] == [[recording.pk]]
@@ -354,7 +356,7 @@ def test_reconcile_gives_an_older_completed_operation_its_recording(make_operati
         recording_access_token=ACCESS_TOKEN,
         finished_at=timezone.now(),
     )
-    enqueued_pks = services.retry_recording_fetches()
+    enqueued_pks = fetch_services.retry_recording_fetches()
     recording = Recording.objects.get(operation=operation)
     assert enqueued_pks == [recording.pk]
     assert recording.status == FetchStatus.PENDING

@@ -6,12 +6,15 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from recordings import services
-from recordings.models import FetchStatus, Recording
+from recordings.models import FetchStatus, Recording, RecordOperation
+from recordings.services import fetching as fetch_services
+from recordings.services import operations as operation_services
+from recordings.services import retention as retention_services
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +41,7 @@ def test_it_purges_audio_past_retention_and_keeps_the_row(stored, settings, capl
     fresh = stored("fresh", days_ago=29)
     path = old.file.path
     with caplog.at_level(logging.INFO, logger="recordings.services"):
-        purged = services.purge_expired_recordings()
+        purged = retention_services.purge_expired_recordings()
 
     assert [r.pk for r in purged] == [old.pk]
     old.refresh_from_db()
@@ -54,10 +57,29 @@ def test_it_purges_audio_past_retention_and_keeps_the_row(stored, settings, capl
 
 def test_it_skips_operations_on_legal_hold(stored):
     held = stored("held", days_ago=400, legal_hold=True)
-    assert services.purge_expired_recordings() == []
+    assert retention_services.purge_expired_recordings() == []
     held.refresh_from_db()
     assert held.status == FetchStatus.STORED
     assert held.file.storage.exists(held.file.name)
+
+
+def test_a_legal_hold_changes_only_the_operations_that_differ_and_logs_each(
+    make_operation, django_user_model
+):
+    clerk = django_user_model.objects.create_user("clerk")
+    make_operation(graph_id="held", legal_hold=True)
+    free = make_operation(graph_id="free")
+    changed = retention_services.set_legal_hold(
+        operations=RecordOperation.objects.all(), on=True, by=clerk
+    )
+    assert changed == 1
+    assert set(RecordOperation.objects.values_list("legal_hold", flat=True)) == {True}
+    (entry,) = LogEntry.objects.all()
+    assert (entry.object_id, entry.user, entry.change_message) == (
+        str(free.pk),
+        clerk,
+        "Put on legal hold.",
+    )
 
 
 def test_the_command_purges_and_reports(stored):
@@ -85,6 +107,6 @@ def test_the_periodic_tasks_are_scheduled():
 def test_the_reconcile_task_closes_abandoned_operations_and_retries_fetches(monkeypatch):
     from recordings import tasks
 
-    monkeypatch.setattr(services, "close_abandoned_operations", lambda: ["closed"])
-    monkeypatch.setattr(services, "retry_recording_fetches", lambda: [1, 2])
+    monkeypatch.setattr(operation_services, "close_abandoned_operations", lambda: ["closed"])
+    monkeypatch.setattr(fetch_services, "retry_recording_fetches", lambda: [1, 2])
     assert tasks.reconcile_task.call() == {"closed": 1, "fetches_enqueued": 2}

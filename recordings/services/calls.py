@@ -1,0 +1,117 @@
+"""Calls: answering, hanging up, and the one function that moves a call's state."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from recordings.graph import DatabaseExchangeLog, GraphClient, GraphError, ParsedCall
+from recordings.models import Call, CallState, OperationStatus
+from recordings.services import enqueue, states
+from recordings.services import errors as service_errors
+
+logger = logging.getLogger(__name__)
+
+
+def hang_up(
+    *, call: Call, by: AbstractBaseUser | None = None, client: GraphClient | None = None
+) -> None:
+    """Ask Graph to end the call; its state follows from Graph's terminated notification."""
+    if not call.is_live:
+        raise service_errors.CallActionRefused({"call": ["The call has already ended."]})
+    client = client or GraphClient.from_settings()
+    try:
+        client.delete_call(call.graph_id, log=DatabaseExchangeLog(call=call))
+    except GraphError as err:
+        raise service_errors.GraphActionFailed(err.operator_message, error=err) from err
+
+
+def answer_call(*, call: Call, client: GraphClient | None = None) -> bool:
+    """Answer an incoming call with service-hosted media. Safe to run twice."""
+    call.refresh_from_db()
+    if call.state != CallState.INCOMING or call.answered_at is not None:
+        return False
+    client = client or GraphClient.from_settings()
+    client.answer_call(call.graph_id, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call))
+    return True
+
+
+def lock_call(graph_call_id: str | None) -> Call | None:
+    """The call with this Graph id, its row locked until the transaction ends; None if unknown."""
+    if not graph_call_id:
+        return None
+    return Call.objects.select_for_update().one_with_graph_id(graph_call_id)
+
+
+def apply_graph_call(*, graph_id: str, parsed: ParsedCall) -> Call:
+    """Create or move a call by Graph's word. Runs inside the caller's transaction."""
+    call = lock_call(graph_id)
+    created = False
+    if call is None:
+        try:
+            with transaction.atomic():
+                call = Call.objects.create(
+                    graph_id=graph_id,
+                    state=parsed.state if parsed.state in CallState.values else CallState.INCOMING,
+                    direction=parsed.direction
+                    if parsed.direction in Call.Direction.values
+                    else Call.Direction.UNKNOWN,
+                    caller_id=parsed.caller_id or "",
+                    caller_name=parsed.caller_name or "",
+                    tenant_id=parsed.tenant_id or "",
+                )
+            created = True
+        except IntegrityError:
+            # Two notifications for a new call at once: the other one created it.
+            call = lock_call(graph_id)
+    move_call(call, parsed, created=created)
+    return call
+
+
+def move_call(call: Call, parsed: ParsedCall, *, created: bool) -> None:
+    """Take what Graph says about a locked call: fill in what it lacks, and move its state
+    when the state ranks allow it (a just created call takes its first state's effects)."""
+    changed: list[str] = []
+    for field, value in (
+        ("caller_id", parsed.caller_id),
+        ("caller_name", parsed.caller_name),
+        ("tenant_id", parsed.tenant_id),
+    ):
+        if value and not getattr(call, field):
+            setattr(call, field, value)
+            changed.append(field)
+    if parsed.direction in Call.Direction.values and call.direction == Call.Direction.UNKNOWN:
+        call.direction = parsed.direction
+        changed.append("direction")
+
+    new_state = parsed.state
+    if new_state not in states.CALL_STATE_RANK:
+        logger.warning("Call %s: unknown state %r left as %s", call.graph_id, new_state, call.state)
+    elif states.call_state_moves(call.state, new_state) or (created and new_state == call.state):
+        call.state = new_state
+        changed.append("state")
+        now = timezone.now()
+        if new_state == CallState.ESTABLISHED and call.answered_at is None:
+            call.answered_at = now
+            changed.append("answered_at")
+        if new_state == CallState.TERMINATED:
+            call.ended_at = now
+            call.result_code = parsed.result_code
+            call.result_subcode = parsed.result_subcode
+            call.result_message = parsed.result_message or ""
+            changed += ["ended_at", "result_code", "result_subcode", "result_message"]
+            if call.operations.filter(status=OperationStatus.RUNNING).exists():
+                transaction.on_commit(_close_after_the_grace)
+        if new_state == CallState.INCOMING and created and settings.AUTO_ANSWER:
+            call_pk = call.pk
+            transaction.on_commit(lambda: enqueue.answer_call(call_pk))
+    if changed:
+        call.save(update_fields=[*changed, "updated_at"])
+
+
+def _close_after_the_grace() -> None:
+    grace = timedelta(seconds=settings.RECORDER_CLOSE_GRACE_SECONDS)
+    enqueue.close_abandoned_operations(run_after=timezone.now() + grace)

@@ -1,0 +1,42 @@
+"""The services' one door to background work: every task a service hands off goes through here.
+
+`recordings.tasks` holds the tasks, each a thin call into a service, so it imports the
+services. The services therefore never import it: this module names each task by its import
+path, the same name the task backends store and the workers import it by, and looks it up
+only when enqueueing (importing recordings.tasks then, if nothing has yet), never while the
+services themselves load.
+"""
+
+from datetime import datetime
+
+from django.tasks import Task
+from django.utils.module_loading import import_string
+
+TASKS_MODULE = "recordings.tasks"
+
+
+def answer_call(call_pk: int) -> None:
+    _task("answer_call_task").enqueue(call_pk)
+
+
+def close_abandoned_operations(*, run_after: datetime) -> None:
+    """Close what Graph will never finish, at `run_after`, or now if the backend can't wait."""
+    task = _task("close_abandoned_operations_task")
+    if task.get_backend().supports_defer:
+        task = task.using(run_after=run_after)
+    task.enqueue()
+
+
+def fetch_recording(recording_pk: int, *, run_after: datetime | None = None) -> None:
+    """Fetch the recording now, or at `run_after`; on a backend that can't wait, not at all:
+    the periodic reconcile enqueues it once run_after has passed."""
+    task = _task("fetch_recording_task")
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return
+        task = task.using(run_after=run_after)
+    task.enqueue(recording_pk)
+
+
+def _task(name: str) -> Task:
+    return import_string(f"{TASKS_MODULE}.{name}")

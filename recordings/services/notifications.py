@@ -1,0 +1,152 @@
+"""Graph's notifications: stored raw, then applied in one transaction, under a lock on the call
+row, so a notification and the operation it names can't miss each other."""
+
+import contextlib
+import hashlib
+import json
+import logging
+import traceback
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from recordings.graph import ParsedNotification, PayloadError, parse_notifications
+from recordings.models import Notification, RecordOperation
+from recordings.services import calls as call_services
+from recordings.services import operations as operation_services
+
+logger = logging.getLogger(__name__)
+
+
+def store_notification(
+    *, body: bytes, headers: dict, remote_addr: str | None, claims: dict, **fields
+) -> Notification:
+    return Notification.objects.create(
+        body=body,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        headers=headers,
+        remote_addr=remote_addr,
+        token_claims=claims,
+        **fields,
+    )
+
+
+def receive_notification(
+    *, body: bytes, headers: dict, remote_addr: str | None, claims: dict
+) -> Notification:
+    """Store an authenticated POST raw, then apply it, in one transaction: one commit.
+
+    When the apply fails, its transaction takes the row with it, so the POST is stored
+    again on its own with the reason, and the error raised. If the process dies in between,
+    nothing was answered, and Graph delivers again: nothing is lost either way.
+    """
+    try:
+        with transaction.atomic():
+            notification = store_notification(
+                body=body, headers=headers, remote_addr=remote_addr, claims=claims
+            )
+            _apply_and_mark(notification)
+    except Exception as err:
+        store_notification(
+            body=body,
+            headers=headers,
+            remote_addr=remote_addr,
+            claims=claims,
+            **_failure(err),
+        )
+        raise
+    return notification
+
+
+def apply_notification(notification: Notification) -> Notification:
+    """Apply a stored POST again (the admin's re-apply). Safe to repeat: every step is
+    idempotent. A failure is saved on the row, then raised."""
+    try:
+        with transaction.atomic():
+            _apply_and_mark(notification)
+    except Exception as err:
+        fields = _failure(err)
+        Notification.objects.filter(pk=notification.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(notification, name, value)
+        raise
+    return notification
+
+
+def apply_waiting_notifications(operation: RecordOperation) -> None:
+    """Apply notifications that named this operation before Recorder knew it."""
+    since = timezone.now() - timedelta(days=1)
+    waiting = Notification.objects.filter(matched=False, received_at__gte=since).order_by("pk")
+    wanted = operation.graph_id.lower()
+    for notification in waiting:
+        if any(str(i).lower() == wanted for i in notification.unmatched_operation_ids):
+            # A failure stays on that notification's row; it must not undo this operation.
+            with contextlib.suppress(Exception):
+                apply_notification(notification)
+
+
+def _apply_and_mark(notification: Notification) -> None:
+    unmatched = _apply_items(_parse_stored(notification))
+    fields = {
+        "processed_at": timezone.now(),
+        "matched": not unmatched,
+        "unmatched_operation_ids": sorted(unmatched),
+        "error": "",
+        "traceback": "",
+    }
+    Notification.objects.filter(pk=notification.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(notification, name, value)
+
+
+def _failure(err: Exception) -> dict[str, str]:
+    if isinstance(err, PayloadError):
+        return {"error": str(err), "traceback": ""}
+    return {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+
+
+def _parse_stored(notification: Notification) -> list[ParsedNotification]:
+    try:
+        return parse_notifications(json.loads(bytes(notification.body)))
+    except (ValueError, PayloadError) as err:
+        raise PayloadError(_payload_problem(err)) from err
+
+
+def _payload_problem(err: Exception) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        return f"The body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}."
+    if isinstance(err, UnicodeDecodeError):
+        return "The body is not UTF-8 text."
+    return str(err)
+
+
+def _apply_items(items: list[ParsedNotification]) -> set[str]:
+    unmatched: set[str] = set()
+    for item in items:
+        if item.operation is not None:
+            if not _apply_operation_notification(item):
+                unmatched.add(item.operation_id or item.operation.id)
+        elif item.call is not None:
+            call_services.apply_graph_call(graph_id=item.call.id or item.call_id, parsed=item.call)
+        else:
+            logger.info("Ignoring a notification for %s (%s)", item.resource_url, item.odata_type)
+    return unmatched
+
+
+def _apply_operation_notification(item: ParsedNotification) -> bool:
+    """Apply one record-operation notification; False when the operation is not known yet.
+
+    Runs inside the notification's transaction. The common case is one conditional UPDATE.
+    When the operation is missing, the call's row is locked and the operation looked up
+    again: start_recording holds that lock while it creates the operation and looks for
+    notifications that waited for it, so the two cannot miss each other.
+    """
+    operation_id = item.operation.id or item.operation_id
+    operations = RecordOperation.objects.with_graph_id(operation_id)
+    if operation_services.advance_operation(operations, item.operation) or operations.exists():
+        return True  # moved, or known and Graph's word was a replay or stale
+    if call_services.lock_call(item.call_id) is None or not operations.exists():
+        return False
+    operation_services.advance_operation(operations, item.operation)
+    return True

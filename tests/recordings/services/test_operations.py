@@ -1,0 +1,77 @@
+"""Closing the operations Graph never finishes: Graph's word first, then Recorder's."""
+
+from datetime import timedelta
+
+import pytest
+import responses
+from django.utils import timezone
+
+from recordings.models import Call
+from recordings.services import operations as operation_services
+from tests.conftest import contract_sample
+from tests.recordings.services.support import operation_url
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("beta_profile")]
+
+
+def test_an_operation_on_an_ended_call_is_closed_by_recorder_after_the_grace_period(
+    graph_http, settings, call, make_operation
+):
+    operation = make_operation()
+    call.state = Call.State.TERMINATED
+    call.ended_at = timezone.now() - timedelta(seconds=settings.RECORDER_CLOSE_GRACE_SECONDS + 1)
+    call.save()
+    graph_http.add(
+        responses.GET,
+        operation_url(settings, call),
+        status=404,
+        json={"error": {"code": "8522", "message": "Call not found"}},
+    )
+    closed = operation_services.close_abandoned_operations()
+    assert closed == [operation]
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert operation.recorder_reason == "callEnded"
+    assert operation.completion_reason == ""  # Graph's reasons stay Graph's
+    assert "Closed by Recorder" in operation.completion_reason_label
+
+
+def test_an_operation_is_left_alone_within_the_grace_period(graph_http, call, make_operation):
+    operation = make_operation()
+    call.state = Call.State.TERMINATED
+    call.ended_at = timezone.now()
+    call.save()
+    assert operation_services.close_abandoned_operations() == []
+    operation.refresh_from_db()
+    assert operation.status == "running"
+
+
+def test_graphs_own_answer_wins_over_closing_when_a_notification_was_lost(
+    graph_http, settings, call, make_operation
+):
+    operation = make_operation()
+    later = timezone.now() + timedelta(hours=1)
+    data = contract_sample("v1.0/notification-completed")["value"][0]["resourceData"]
+    graph_http.add(responses.GET, operation_url(settings, call), json=data)
+    assert operation_services.close_abandoned_operations(now=later) == [operation]
+    operation.refresh_from_db()
+    assert operation.status == "completed"
+    assert operation.completion_reason == "maxRecordDurationReached"
+    assert operation.recorder_reason == ""
+
+
+def test_an_overdue_operation_graph_cannot_account_for_is_closed_as_overdue(
+    graph_http, settings, call, make_operation
+):
+    operation = make_operation()
+    graph_http.add(
+        responses.GET,
+        operation_url(settings, call),
+        status=404,
+        json={"error": {"code": "8522", "message": "Call not found"}},
+    )
+    not_yet = operation_services.overdue_after(operation) - timedelta(seconds=1)
+    assert operation_services.close_abandoned_operations(now=not_yet) == []
+    operation_services.close_abandoned_operations(now=operation_services.overdue_after(operation))
+    operation.refresh_from_db()
+    assert (operation.status, operation.recorder_reason) == ("failed", "overdue")
