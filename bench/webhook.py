@@ -133,6 +133,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -156,6 +157,7 @@ def main() -> None:
         {
             "iss": "https://graph.microsoft.com",
             "aud": CLIENT_ID,
+            "tid": settings.GRAPH_TENANT_ID,
             "iat": now,
             "nbf": now,
             "exp": now + 3600,

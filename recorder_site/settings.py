@@ -253,6 +253,12 @@ NOTIFICATION_ISSUERS = env.list(
     default=["https://graph.microsoft.com", "https://api.botframework.com"],
 )
 NOTIFICATION_AUDIENCE = env.list("NOTIFICATION_AUDIENCE", default=[GRAPH_CLIENT_ID])
+# The tenants whose notifications are accepted (the token's `tid`): the bot's own, and for
+# a multi-tenant bot the others it serves. A token with no tid, or another's, gets a 401.
+NOTIFICATION_TENANT_IDS = [
+    GRAPH_TENANT_ID,
+    *(t for t in env.list("NOTIFICATION_EXTRA_TENANT_IDS", default=[]) if t != GRAPH_TENANT_ID),
+]
 NOTIFICATION_LEEWAY_SECONDS = env.int("NOTIFICATION_LEEWAY_SECONDS", default=60)
 NOTIFICATION_MAX_BYTES = env.int("NOTIFICATION_MAX_BYTES", default=1024 * 1024)
 NOTIFICATION_KEYS_REFETCH_SECONDS = env.int("NOTIFICATION_KEYS_REFETCH_SECONDS", default=30)

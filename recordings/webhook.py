@@ -128,17 +128,22 @@ def _verify(token: str) -> dict:
         logger.error("Notification keys unavailable: %s", err)
         raise KeysUnavailable() from err
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key=key.key,
             algorithms=["RS256"],
             audience=settings.NOTIFICATION_AUDIENCE,
             issuer=settings.NOTIFICATION_ISSUERS,
             leeway=settings.NOTIFICATION_LEEWAY_SECONDS,
-            options={"require": ["exp", "nbf", "iss", "aud"]},
+            options={"require": ["exp", "nbf", "iss", "aud", "tid"]},
         )
     except jwt.InvalidTokenError as err:
         raise AuthenticationFailed(f"Token rejected: {err}") from err
+    # Graph signs every tenant's notifications with the same keys: only the tenant says
+    # whether this one is for our bot.
+    if claims["tid"] not in settings.NOTIFICATION_TENANT_IDS:
+        raise AuthenticationFailed(f"Token rejected: tenant {claims['tid']!r} is not accepted.")
+    return claims
 
 
 class GraphNotificationAuthentication(BaseAuthentication):
@@ -203,9 +208,30 @@ class NotificationWebhook(APIView):
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
+class LengthRequired(APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = (
+        "The body came chunked, and this server can't read a chunked body: send a "
+        "Content-Length, or serve Recorder with gunicorn."
+    )
+    default_code = "length_required"
+
+
 def _read_limited(request, limit: int) -> bytes:
-    """The body, refusing one over the limit even when no Content-Length announced it."""
-    body = request.read(limit + 1)
+    """The body, refusing one over the limit even when no Content-Length announced it.
+
+    A chunked body has no Content-Length, so Django reads none of it. A server that
+    decodes the chunks and ends its input at the body's end says so with
+    `wsgi.input_terminated` (gunicorn does): the body is then read from its input directly,
+    under the same cap. Any other server's chunked body is refused, never taken as empty.
+    """
+    meta = request.META
+    stream = request
+    if not meta.get("CONTENT_LENGTH") and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", ""):
+        if not meta.get("wsgi.input_terminated"):
+            raise LengthRequired()
+        stream = meta["wsgi.input"]
+    body = stream.read(limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge()
     return body

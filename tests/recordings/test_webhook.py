@@ -99,6 +99,8 @@ REJECTIONS = {
         f"Bearer {f['make_token'](key=f['other_signing_key'])}"
     ),
     "tampered token body": lambda f: f"Bearer {_tamper(f['make_token']())}",
+    "no tenant": lambda f: f"Bearer {f['make_token'](tid=None)}",
+    "another tenant": lambda f: f"Bearer {f['make_token'](tid='another-tenant')}",
 }
 
 
@@ -399,3 +401,21 @@ def test_call_states_never_move_back(post, call):
     post(established)
     call.refresh_from_db()
     assert call.state == "terminated"
+
+
+def test_a_token_of_another_tenant_the_bot_serves_is_accepted(post, make_token, settings):
+    settings.NOTIFICATION_TENANT_IDS = [settings.GRAPH_TENANT_ID, "partner-tenant"]
+
+    response = post(completed_v1(), token=make_token(tid="partner-tenant"))
+
+    assert response.status_code == 202
+
+
+def test_a_chunked_body_the_server_cannot_read_is_refused_not_taken_as_empty(post):
+    # Django's own servers hand over no chunked body: Graph must hear that, not get a 400
+    # for "no JSON" while the notification is stored empty.
+    response = post(completed_v1(), HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="")
+
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["detail"]
+    assert not Notification.objects.exists()
