@@ -180,7 +180,7 @@ def test_the_token_never_goes_to_a_local_page_outside_the_emulators_route(
         status="completed", recording_location=login, recording_access_token="t"
     )
     recording = Recording.objects.create(operation=operation)
-    services.fetch_recording(recording_pk=recording.pk)
+    fetch_services.fetch_recording(recording_pk=recording.pk)
     recording.refresh_from_db()
     assert recording.status == FetchStatus.FAILED
     assert "outside the emulator's recording route" in recording.error
