@@ -23,9 +23,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from recordings import graph_setup
 from recordings.audio import NotWav, inspect_wav, waveform_svg
+from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import (
-    DatabaseExchangeLog,
     DownloadRefused,
     GraphClient,
     GraphError,
@@ -77,7 +78,7 @@ class GraphActionFailed(Exception):
 
 
 def graph_client() -> GraphClient:
-    return GraphClient.from_settings()
+    return graph_setup.graph_client()
 
 
 # --- Starting, cancelling, hanging up -------------------------------------------------------

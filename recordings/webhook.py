@@ -22,7 +22,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recordings import services
-from recordings.graph import GraphError, PayloadError, UnknownSigningKey, notification_keys
+from recordings.graph import GraphError, PayloadError, UnknownSigningKey
+from recordings.graph_setup import notification_keys
 
 logger = logging.getLogger(__name__)
 
