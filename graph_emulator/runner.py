@@ -1,15 +1,15 @@
-"""Runs one record operation on a background thread: fetch the prompts, plan with the media
-engine, wait for the planned end in scaled real time, then settle the operation (unless a
-cancel or a hang-up settled it first)."""
+"""Plays one record operation out on a background thread: fetch the prompts, plan with the
+media engine, and wait for the planned end in scaled real time. Settling the operation is the
+caller's (services.run_record_operation), so the runner needs nothing from services."""
 
 import logging
 import time
 
 from django.utils import timezone
 
-from graph_emulator import background, clock, faults, services
+from graph_emulator import background, clock, faults
 from graph_emulator.audio import PromptError, prompt_seconds
-from graph_emulator.engine import PromptPlay, RecordParams, plan_recording
+from graph_emulator.engine import Outcome, PromptPlay, RecordParams, plan_recording
 from graph_emulator.models import FaultName, Operation
 from graph_emulator.script import Script, ScriptError, parse_script
 from graph_emulator.transport import fetch_prompt
@@ -52,10 +52,12 @@ def params_of(parameters: dict) -> RecordParams:
     )
 
 
-def run_record_operation(op_id: str) -> None:
+def play_record_operation(op_id: str) -> Outcome | None:
+    """The outcome the operation reached at its planned end, still running; None when it
+    was not running, or a cancel or a hang-up settled it meanwhile."""
     op = Operation.objects.select_related("call").filter(pk=op_id).first()
     if op is None or op.status != Operation.Status.RUNNING:
-        return
+        return None
     params = params_of(op.parameters)
     media_error = faults.take(FaultName.MEDIA_ERROR) is not None
     beep_fails = params.play_beep and faults.take(FaultName.BEEP_FAILS) is not None
@@ -74,15 +76,15 @@ def run_record_operation(op_id: str) -> None:
     if not Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).update(
         plan=outcome.to_json(), timeline_started_at=timezone.now()
     ):
-        return
+        return None
     wakeup = background.wakeup_event(op_id)
     try:
         deadline = time.monotonic() + clock.to_real(outcome.ends_at)
         while (remaining := deadline - time.monotonic()) > 0:
             if wakeup.wait(min(POLL_SECONDS, remaining)):
-                return
+                return None
             if not Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).exists():
-                return
-        services.complete_as_planned(op_id, outcome)
+                return None
+        return outcome
     finally:
         background.forget_wakeup(op_id)

@@ -1,5 +1,6 @@
-"""What happens to calls and operations. Views, the admin, the command and the runner call
-these; state changes that can race are conditional updates, so exactly one writer wins
+"""What happens to calls and operations. Views, the admin and the command call these, and the
+record threads this module starts (the runner plays an operation out; it is settled here).
+State changes that can race are conditional updates, so exactly one writer wins
 (cancel vs. natural completion vs. hang-up) and exactly one completion is sent.
 """
 
@@ -16,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from graph_emulator import background, clock, faults, notifications, payloads
+from graph_emulator import background, clock, faults, notifications, payloads, runner
 from graph_emulator.audio import RATE, recording_chunks, speech_chunks, write_wav
 from graph_emulator.engine import Outcome, canceled, cut
 from graph_emulator.errors import bad_request, call_not_found
@@ -244,11 +245,16 @@ def start_record(
             f"A record operation{which} is already running on this call. Wait for its "
             "completion notification, or cancel it with cancelMediaProcessing."
         ) from None
-    # Imported here: the runner uses this module's finish_operation.
-    from graph_emulator.runner import run_record_operation
-
     background.spawn_on_commit(run_record_operation, op.id, name=f"record-{op.id}")
     return op
+
+
+def run_record_operation(op_id: str) -> None:
+    """A record operation's background thread: the runner plays it out, and an operation
+    that reaches its planned end is settled as planned."""
+    outcome = runner.play_record_operation(op_id)
+    if outcome is not None:
+        complete_as_planned(op_id, outcome)
 
 
 def cancel_media_processing(*, call: Call, profile: str, client_context: str) -> Operation:

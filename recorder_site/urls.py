@@ -6,8 +6,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
-    path("api/", include("recordings.urls")),
-    path("", include("recordings.prompt_urls")),
+    path("api/", include("recordings.api_urls")),
     path("", include("recordings.web_urls")),
 ]
 

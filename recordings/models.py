@@ -1,9 +1,32 @@
+import re
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
+
+from recordings.graph.vocabulary import (
+    CALL_DIRECTIONS,
+    CALL_STATES,
+    OPERATION_STATUSES,
+    PROMPT_KINDS,
+)
+
+_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _graph_choices(
+    name: str, values: Iterable[str], *, qualname: str | None = None
+) -> type[models.TextChoices]:
+    """Choices made from one of Graph's vocabularies (recordings.graph.vocabulary), so the
+    two cannot drift apart: "notStarted" is member NOT_STARTED, labelled "Not started"."""
+    members = []
+    for value in values:
+        words = _WORD_BREAK.sub(" ", value).lower()
+        members.append((words.replace(" ", "_").upper(), (value, words.capitalize())))
+    return models.TextChoices(name, members, module=__name__, qualname=qualname or name)
 
 
 class GraphIdQuerySet(models.QuerySet):
@@ -22,26 +45,17 @@ class Profile(models.TextChoices):
     V1 = "v1.0", "v1.0 (POST /communications/calls/{id}/recordResponse)"
 
 
-class CallState(models.TextChoices):
-    INCOMING = "incoming"
-    ESTABLISHING = "establishing"
-    RINGING = "ringing"
-    ESTABLISHED = "established"
-    HOLD = "hold"
-    TRANSFERRING = "transferring"
-    TRANSFER_ACCEPTED = "transferAccepted", "Transfer accepted"
-    REDIRECTING = "redirecting"
-    TERMINATING = "terminating"
-    TERMINATED = "terminated"
+# Graph's call states: CallState.ESTABLISHED, CallState.TRANSFER_ACCEPTED...
+CallState = _graph_choices("CallState", CALL_STATES)
 
 
 class Call(models.Model):
     State = CallState
 
-    class Direction(models.TextChoices):
-        INCOMING = "incoming"
-        OUTGOING = "outgoing"
-        UNKNOWN = "unknown"
+    # Graph's INCOMING and OUTGOING, and UNKNOWN while Graph has not said.
+    Direction = _graph_choices(
+        "Direction", (*CALL_DIRECTIONS, "unknown"), qualname="Call.Direction"
+    )
 
     graph_id = models.CharField("Graph call id", max_length=128)
     state = models.CharField(max_length=32, choices=State, default=State.INCOMING)
@@ -145,9 +159,8 @@ class RecordRequest(models.Model):
 
 
 class Prompt(models.Model):
-    class Kind(models.TextChoices):
-        MEDIA = "media"
-        SILENCE = "silence"
+    # MEDIA, SILENCE
+    Kind = _graph_choices("Kind", PROMPT_KINDS, qualname="Prompt.Kind")
 
     request = models.ForeignKey(RecordRequest, on_delete=models.CASCADE, related_name="prompts")
     position = models.PositiveSmallIntegerField()
@@ -174,11 +187,8 @@ class Prompt(models.Model):
         return f"media {self.uri}" + (f" x{self.loop}" if self.loop else "")
 
 
-class OperationStatus(models.TextChoices):
-    NOT_STARTED = "notStarted", "Not started"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
+# Graph's operation statuses: OperationStatus.NOT_STARTED, RUNNING, COMPLETED, FAILED.
+OperationStatus = _graph_choices("OperationStatus", OPERATION_STATUSES)
 
 
 class RecordOperation(models.Model):

@@ -21,7 +21,8 @@ from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recordings.graph import GraphError, PayloadError, UnknownSigningKey, notification_keys
+from recordings.graph import GraphError, PayloadError, UnknownSigningKey
+from recordings.graph_setup import notification_keys
 from recordings.services import notifications as notification_services
 
 logger = logging.getLogger(__name__)

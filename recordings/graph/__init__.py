@@ -1,4 +1,9 @@
-"""The only code in Recorder that speaks HTTP to Graph, Azure AD and the key endpoint."""
+"""The only code in Recorder that speaks HTTP to Graph, Azure AD and the key endpoint.
+
+HTTP and nothing else: no models, no database. Requests are logged through the ExchangeLog
+protocol, whose implementation callers pass in; recordings.graph_setup builds the configured
+client, token provider and key cache with Recorder's database log.
+"""
 
 from recordings.graph.client import GraphClient, RecordResult
 from recordings.graph.download import (
@@ -18,9 +23,15 @@ from recordings.graph.errors import (
     GraphServiceError,
     GraphThrottledError,
 )
-from recordings.graph.http import ExchangeLog, GraphResponse, GraphSession, default_session
-from recordings.graph.keys import NotificationKeys, UnknownSigningKey, notification_keys
-from recordings.graph.log import DatabaseExchangeLog
+from recordings.graph.http import (
+    ExchangeLog,
+    ExchangeLogFactory,
+    GraphResponse,
+    GraphSession,
+    TokenProvider,
+    default_session,
+)
+from recordings.graph.keys import NotificationKeys, UnknownSigningKey
 from recordings.graph.operations import (
     ParsedCall,
     ParsedNotification,
@@ -42,18 +53,17 @@ from recordings.graph.profiles import (
 from recordings.graph.tokens import (
     ClientCredentialsTokenProvider,
     MsalTokenProvider,
-    TokenProvider,
-    token_provider_from_settings,
+    make_token_provider,
 )
 
 __all__ = [
     "PROFILES",
     "ClientCredentialsTokenProvider",
-    "DatabaseExchangeLog",
     "DownloadRefused",
     "DownloadTooSlow",
     "Downloaded",
     "ExchangeLog",
+    "ExchangeLogFactory",
     "GraphAuthError",
     "GraphClient",
     "GraphError",
@@ -82,10 +92,9 @@ __all__ = [
     "default_session",
     "download_recording",
     "get_profile",
-    "notification_keys",
+    "make_token_provider",
     "parse_call",
     "parse_notifications",
     "parse_operation",
-    "token_provider_from_settings",
     "validate_record_spec",
 ]

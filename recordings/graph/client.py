@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from django.conf import settings
-
 from recordings.graph.errors import GraphResponseError
-from recordings.graph.http import ExchangeLog, GraphResponse, GraphSession, default_session
+from recordings.graph.http import ExchangeLog, GraphResponse, GraphSession, TokenProvider
 from recordings.graph.operations import (
     ParsedCall,
     ParsedOperation,
@@ -19,7 +17,6 @@ from recordings.graph.operations import (
     parse_operation,
 )
 from recordings.graph.profiles import ProfileRules, RecordSpec, build_record_body, get_profile
-from recordings.graph.tokens import TokenProvider, token_provider_from_settings
 
 SERVICE_HOSTED_MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
 
@@ -49,17 +46,6 @@ class GraphClient:
         self.profile = get_profile(profile)
         self.tokens = tokens
         self.session = session
-
-    @classmethod
-    def from_settings(cls) -> GraphClient:
-        # The token provider and the session are the process's own, so every client shares
-        # one cached token and one connection pool.
-        return cls(
-            settings.GRAPH_API_BASE_URL,
-            settings.GRAPH_API_PROFILE,
-            token_provider_from_settings(),
-            default_session(),
-        )
 
     def record(
         self, call_id: str, spec: RecordSpec, *, log: ExchangeLog | None = None

@@ -21,7 +21,7 @@ import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import requests
 from django.conf import settings
@@ -33,9 +33,6 @@ from recordings.graph.errors import (
     GraphResponseError,
     error_from_response,
 )
-
-if TYPE_CHECKING:
-    from recordings.graph.tokens import TokenProvider
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +66,20 @@ SECRET_FIELDS = frozenset(
 REDACTED = "[redacted]"
 
 
+class TokenProvider(Protocol):
+    """Where `send` gets a bearer token, and how it drops one Graph refused (tokens.py)."""
+
+    def get_token(self) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
 class ExchangeLog(Protocol):
-    """Where `send` records one logical request: before it goes out, and once it is settled."""
+    """Where `send` records one logical request: before it goes out, and once it is settled.
+
+    Recorder's own is recordings.exchange_log.DatabaseExchangeLog; this package keeps to the
+    protocol, so it needs no database.
+    """
 
     def started(
         self, action: str, method: str, url: str, body: Any, client_request_id: str
@@ -84,6 +93,15 @@ class ExchangeLog(Protocol):
         attempts: int,
         error: GraphError | None,
     ) -> None: ...
+
+
+# Makes a fresh ExchangeLog for each request a long-lived object (a token provider, the key
+# cache) sends: a log records one request, and those objects send many, from many threads.
+ExchangeLogFactory = Callable[[], ExchangeLog]
+
+
+def new_log(factory: ExchangeLogFactory | None) -> ExchangeLog | None:
+    return factory() if factory is not None else None
 
 
 class GraphResponse:

@@ -12,11 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import jwt
-from django.conf import settings
 
 from recordings.graph.errors import GraphResponseError
-from recordings.graph.http import GraphSession, default_session
-from recordings.graph.log import DatabaseExchangeLog
+from recordings.graph.http import ExchangeLogFactory, GraphSession, default_session, new_log
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +27,9 @@ class UnknownSigningKey(LookupError):
 
 
 class NotificationKeys:
+    """`log_factory` gives each request to the key endpoints its ExchangeLog; without it the
+    requests go unlogged."""
+
     def __init__(
         self,
         openid_config_url: str,
@@ -37,12 +38,14 @@ class NotificationKeys:
         *,
         session: GraphSession | None = None,
         clock: Callable[[], float] = time.monotonic,
+        log_factory: ExchangeLogFactory | None = None,
     ) -> None:
         self.openid_config_url = openid_config_url
         self.timeout = min(timeout, MAX_TIMEOUT)
         self.refetch_interval = refetch_interval
         self._session = session or default_session()
         self._clock = clock
+        self.log_factory = log_factory
         self._lock = threading.Lock()
         self._keys: dict[str, jwt.PyJWK] = {}
         self._loaded = False
@@ -105,7 +108,7 @@ class NotificationKeys:
             "GET",
             url,
             action="notification keys",
-            log=DatabaseExchangeLog(),
+            log=new_log(self.log_factory),
             timeout=self.timeout,
             # No retries: a webhook request is waiting, and Graph delivers again after a 5xx.
             max_attempts=1,
@@ -114,21 +117,3 @@ class NotificationKeys:
         if not isinstance(data, dict):
             raise GraphResponseError(f"{url} did not answer with a JSON object")
         return data
-
-
-_shared: dict[tuple[str, float, float], NotificationKeys] = {}
-_shared_lock = threading.Lock()
-
-
-def notification_keys() -> NotificationKeys:
-    """The process's key cache for the configured OpenID configuration (the webhook's)."""
-    config = (
-        settings.NOTIFICATION_OPENID_CONFIG_URL,
-        settings.NOTIFICATION_KEYS_TIMEOUT,
-        settings.NOTIFICATION_KEYS_REFETCH_SECONDS,
-    )
-    with _shared_lock:
-        keys = _shared.get(config)
-        if keys is None:
-            keys = _shared[config] = NotificationKeys(*config)
-        return keys

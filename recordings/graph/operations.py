@@ -13,21 +13,13 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-OPERATION_STATUSES = ("notStarted", "running", "completed", "failed")
-CALL_STATES = (
-    "incoming",
-    "establishing",
-    "ringing",
-    "established",
-    "hold",
-    "transferring",
-    "transferAccepted",
-    "redirecting",
-    "terminating",
-    "terminated",
+from recordings.graph.vocabulary import (
+    CALL_DIRECTIONS,
+    CALL_STATES,
+    CHANGE_TYPES,
+    OPERATION_STATUSES,
 )
-CALL_DIRECTIONS = ("incoming", "outgoing")
-CHANGE_TYPES = ("created", "updated", "deleted")
+
 # Where a caller's id can be, most telling first.
 CALLER_IDENTITIES = ("phone", "user", "application")
 

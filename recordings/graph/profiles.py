@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
+from recordings.graph.vocabulary import PROMPT_KINDS
+
 MEDIA_PROMPT_TYPE = "#microsoft.graph.mediaPrompt"
 SILENCE_PROMPT_TYPE = "#microsoft.graph.silencePrompt"
 # DTMF keys, one character each. The old beta example's "11" is not a key: it is refused
@@ -89,7 +91,7 @@ PROFILES: dict[str, ProfileRules] = {
     "beta-record": ProfileRules(
         name="beta-record",
         record_path_template="/app/calls/{call_id}/record",
-        prompt_kinds=frozenset({"media", "silence"}),
+        prompt_kinds=frozenset(PROMPT_KINDS),
         max_prompts=None,
         loop_allowed=True,
         # The contract's ranges: wide enough for the original example's 1800 s recording.
@@ -178,7 +180,7 @@ def validate_record_spec(spec: RecordSpec, profile: ProfileRules | str) -> dict[
 
 
 def _prompt_problems(prompt: PromptSpec, rules: ProfileRules) -> Iterator[str]:
-    if prompt.kind not in ("media", "silence"):
+    if prompt.kind not in PROMPT_KINDS:
         yield f"The kind {prompt.kind!r} is unknown; a prompt is media or silence."
         return
     if prompt.kind not in rules.prompt_kinds:

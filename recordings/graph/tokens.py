@@ -1,18 +1,17 @@
 """App tokens for Graph: OAuth2 client credentials, cached until shortly before they expire.
 
-Two providers behind one interface: MSAL against Azure AD (https authorities), and a plain
-client-credentials POST for the emulator, whose authority is http (MSAL insists on https).
+Two providers behind one interface (`http.TokenProvider`, what `GraphSession.send` takes):
+MSAL against Azure AD (https authorities), and a plain client-credentials POST for the
+emulator, whose authority is http (MSAL insists on https).
 """
 
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import msal
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 from recordings.graph.errors import (
     GraphAuthError,
@@ -21,21 +20,18 @@ from recordings.graph.errors import (
     GraphServiceError,
     GraphThrottledError,
 )
-from recordings.graph.http import GraphSession, default_session
-from recordings.graph.log import DatabaseExchangeLog
+from recordings.graph.http import ExchangeLogFactory, GraphSession, new_log
 
 # A token is renewed this long before it expires, so none expires on its way to Graph.
 REFRESH_MARGIN = 5 * 60.0
 
 
-class TokenProvider(Protocol):
-    def get_token(self) -> str: ...
-
-    def invalidate(self) -> None: ...
-
-
 class CachingTokenProvider:
-    """The cache both providers share; subclasses say how to fetch a token."""
+    """The cache both providers share; subclasses say how to fetch a token.
+
+    `log_factory` gives each request to the token endpoint its ExchangeLog; without it the
+    requests go unlogged.
+    """
 
     def __init__(
         self,
@@ -47,6 +43,7 @@ class CachingTokenProvider:
         scope: str,
         session: GraphSession,
         clock: Callable[[], float] = time.monotonic,
+        log_factory: ExchangeLogFactory | None = None,
     ) -> None:
         self.authority_url = authority_url.rstrip("/")
         self.tenant_id = tenant_id
@@ -55,6 +52,7 @@ class CachingTokenProvider:
         self.scope = scope
         self.session = session
         self._clock = clock
+        self.log_factory = log_factory
         # One lock for reading and fetching: threads that find the token stale wait for the
         # one fetch instead of each asking Azure AD.
         self._lock = threading.Lock()
@@ -96,7 +94,11 @@ class ClientCredentialsTokenProvider(CachingTokenProvider):
         }
         try:
             response = self.session.send(
-                "POST", self.token_url, action="token", data=form, log=DatabaseExchangeLog()
+                "POST",
+                self.token_url,
+                action="token",
+                data=form,
+                log=new_log(self.log_factory),
             )
         except (GraphNetworkError, GraphThrottledError, GraphServiceError):
             # Not a credentials problem: say what it is.
@@ -133,7 +135,7 @@ class MsalTokenProvider(CachingTokenProvider):
                 self.client_id,
                 client_credential=self._client_secret,
                 authority=f"{self.authority_url}/{quote(self.tenant_id, safe='')}",
-                http_client=MsalHttpClient(self.session),
+                http_client=MsalHttpClient(self.session, self.log_factory),
                 http_cache=self._http_cache,
                 # Both off so MSAL asks no host but the configured authority (instance
                 # discovery would ask login.microsoftonline.com about any other).
@@ -162,15 +164,16 @@ class MsalHttpClient:
     The session itself would do, but MSAL sends no timeout of its own.
     """
 
-    def __init__(self, session: GraphSession) -> None:
+    def __init__(self, session: GraphSession, log_factory: ExchangeLogFactory | None) -> None:
         self.session = session
+        self.log_factory = log_factory
 
     def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kw: Any):
         return self.session.request_once(
             "POST",
             url,
             action="token (MSAL)",
-            log=DatabaseExchangeLog(),
+            log=new_log(self.log_factory),
             params=params,
             data=data,
             headers=headers,
@@ -182,7 +185,7 @@ class MsalHttpClient:
             "GET",
             url,
             action="authority discovery (MSAL)",
-            log=DatabaseExchangeLog(),
+            log=new_log(self.log_factory),
             params=params,
             headers=headers,
             **kw,
@@ -207,34 +210,33 @@ def token_from_answer(data: Any) -> tuple[str, float]:
     return token, expires_in
 
 
-_providers: dict[tuple[str, ...], TokenProvider] = {}
-_providers_lock = threading.Lock()
+PROVIDER_KINDS: dict[str, type[CachingTokenProvider]] = {
+    "https": MsalTokenProvider,
+    "http": ClientCredentialsTokenProvider,
+}
 
 
-def token_provider_from_settings() -> TokenProvider:
-    """The process's provider for the configured app: one cache shared by every client.
-
-    MSAL for an https authority (Azure AD); plain client credentials for an http one (the
-    emulator).
-    """
-    config = {
-        "authority_url": settings.GRAPH_AUTHORITY_URL,
-        "tenant_id": settings.GRAPH_TENANT_ID,
-        "client_id": settings.GRAPH_CLIENT_ID,
-        "client_secret": settings.GRAPH_CLIENT_SECRET,
-        "scope": settings.GRAPH_SCOPE,
-    }
-    key = tuple(config.values())
-    with _providers_lock:
-        provider = _providers.get(key)
-        if provider is None:
-            scheme = urlsplit(settings.GRAPH_AUTHORITY_URL).scheme
-            kinds = {"https": MsalTokenProvider, "http": ClientCredentialsTokenProvider}
-            if scheme not in kinds:
-                raise ImproperlyConfigured(
-                    "GRAPH_AUTHORITY_URL must be an http or https URL; "
-                    f"got {settings.GRAPH_AUTHORITY_URL!r}."
-                )
-            provider = kinds[scheme](**config, session=default_session())
-            _providers[key] = provider
-        return provider
+def make_token_provider(
+    *,
+    authority_url: str,
+    tenant_id: str,
+    client_id: str,
+    client_secret: str,
+    scope: str,
+    session: GraphSession,
+    log_factory: ExchangeLogFactory | None = None,
+) -> CachingTokenProvider:
+    """MSAL for an https authority (Azure AD); plain client credentials for an http one (the
+    emulator, whose authority MSAL refuses)."""
+    kind = PROVIDER_KINDS.get(urlsplit(authority_url).scheme)
+    if kind is None:
+        raise ValueError(f"The authority {authority_url!r} is neither an http nor an https URL.")
+    return kind(
+        authority_url=authority_url,
+        tenant_id=tenant_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        scope=scope,
+        session=session,
+        log_factory=log_factory,
+    )

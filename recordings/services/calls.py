@@ -8,7 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from recordings.graph import DatabaseExchangeLog, GraphClient, GraphError, ParsedCall
+from recordings import graph_setup
+from recordings.exchange_log import DatabaseExchangeLog
+from recordings.graph import GraphClient, GraphError, ParsedCall
 from recordings.models import Call, CallState, OperationStatus
 from recordings.services import enqueue, states
 from recordings.services import errors as service_errors
@@ -22,7 +24,7 @@ def hang_up(
     """Ask Graph to end the call; its state follows from Graph's terminated notification."""
     if not call.is_live:
         raise service_errors.CallActionRefused({"call": ["The call has already ended."]})
-    client = client or GraphClient.from_settings()
+    client = client or graph_setup.graph_client()
     try:
         client.delete_call(call.graph_id, log=DatabaseExchangeLog(call=call))
     except GraphError as err:
@@ -34,7 +36,7 @@ def answer_call(*, call: Call, client: GraphClient | None = None) -> bool:
     call.refresh_from_db()
     if call.state != CallState.INCOMING or call.answered_at is not None:
         return False
-    client = client or GraphClient.from_settings()
+    client = client or graph_setup.graph_client()
     client.answer_call(call.graph_id, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call))
     return True
 

@@ -15,8 +15,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from recordings.audio import NotWav, inspect_wav, waveform_svg
+from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import (
-    DatabaseExchangeLog,
     DownloadRefused,
     GraphError,
     GraphSession,

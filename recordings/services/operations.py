@@ -9,8 +9,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from recordings import graph_setup
+from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import (
-    DatabaseExchangeLog,
     GraphClient,
     GraphError,
     GraphNotFoundError,
@@ -133,7 +134,7 @@ def close_abandoned_operations(
 
 def reconcile_operation(*, operation: RecordOperation, client: GraphClient | None = None) -> bool:
     """Ask Graph for the operation and apply its answer; True when that finished it."""
-    client = client or GraphClient.from_settings()
+    client = client or graph_setup.graph_client()
     try:
         parsed = client.get_operation(
             operation.call.graph_id,

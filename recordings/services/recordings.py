@@ -11,8 +11,9 @@ from dataclasses import replace
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from recordings import graph_setup
+from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import (
-    DatabaseExchangeLog,
     GraphClient,
     GraphError,
     RecordSpec,
@@ -42,7 +43,7 @@ def start_recording(
 ) -> RecordOperation:
     # The profile is the deployment's (GRAPH_API_PROFILE, with its base URL), never the
     # request's: the two must match for Graph to understand the body.
-    client = client or GraphClient.from_settings()
+    client = client or graph_setup.graph_client()
     profile = client.profile.name
     if not call.is_live:
         raise service_errors.RecordingRefused(
@@ -143,7 +144,7 @@ def cancel_recording(
     """Ask Graph to cancel; the operation ends when Graph's failed/operationCanceled arrives."""
     if operation.is_final:
         raise service_errors.RecordingRefused({"operation": ["The recording has already ended."]})
-    client = client or GraphClient.from_settings()
+    client = client or graph_setup.graph_client()
     log = DatabaseExchangeLog(call=operation.call, operation=operation)
     try:
         client.cancel_media_processing(operation.call.graph_id, operation.client_context, log=log)

@@ -13,8 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from recordings import webhook
-from recordings.graph import NotificationKeys, tokens
+from recordings import graph_setup, webhook
+from recordings.exchange_log import DatabaseExchangeLog
+from recordings.graph import NotificationKeys
 from recordings.models import Call, RecordOperation
 from tests.conftest import REPO
 
@@ -87,12 +88,13 @@ class Recorder:
             openid_config_url=self.env["NOTIFICATION_OPENID_CONFIG_URL"],
             timeout=5,
             refetch_interval=30,
+            log_factory=DatabaseExchangeLog,
         )
         self.monkeypatch.setattr(webhook, "notification_keys", lambda: keys)
         webhook.verified_tokens.clear()
         # Each test's emulator signs with a key of its own (the database is emptied between
         # tests), so an app token cached by an earlier test would be refused.
-        self.monkeypatch.setattr(tokens, "_providers", {})
+        self.monkeypatch.setattr(graph_setup, "_providers", {})
 
     def start_worker(self, queues: str = "*", **extra_env: str) -> subprocess.Popen:
         """Start one more task worker process on `queues` (comma-separated; all by default);

@@ -1,4 +1,4 @@
-"""What the Graph tests share besides fixtures: fixed addresses, a clock, a recording log,
+"""What the Graph tests share besides fixtures: fixed addresses, a clock, recording logs,
 network failures."""
 
 import requests
@@ -6,6 +6,8 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 GRAPH = "https://graph.test/v1.0"
 AUTHORITY = "http://login.test"
+# An https authority: Azure AD's kind, which MSAL serves.
+AAD = "https://login.example.test"
 TENANT = "tenant-1"
 TOKEN_URL = f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token"
 CLIENT_ID = "client-1"
@@ -34,6 +36,21 @@ class RecordingLog:
 
     def finished(self, status, body_text, request_id, attempts, error):
         self.events.append(("finished", status, body_text, request_id, attempts, error))
+
+
+class RecordingLogs:
+    """An ExchangeLogFactory: a fresh RecordingLog for each request, all of them kept."""
+
+    def __init__(self):
+        self.made = []
+
+    def __call__(self):
+        self.made.append(RecordingLog())
+        return self.made[-1]
+
+    def actions(self):
+        """The action of each request logged, in order, once it has finished."""
+        return [log.events[0][1] for log in self.made if log.events[-1][0] == "finished"]
 
 
 # Network failures as the transport raises them, for `responses` to raise in a test's place.

@@ -3,20 +3,14 @@ import json
 import pytest
 
 from recordings.graph import (
-    PROFILES,
     GraphClient,
     GraphNotFoundError,
     GraphRequestError,
     GraphResponseError,
-    default_session,
-    token_provider_from_settings,
 )
 from tests.recordings.graph import contract
 from tests.recordings.graph.contract import BETA_EXAMPLE, V1_EXAMPLE
 from tests.recordings.graph.support import GRAPH, TOKEN_URL, RecordingLog
-
-# Token and key fetches are kept as GraphExchange rows, like every other request.
-pytestmark = pytest.mark.django_db
 
 BETA = "https://graph.test/beta"
 V1 = GRAPH
@@ -205,15 +199,3 @@ def test_a_call_graph_no_longer_knows_is_not_found(client_for, mock_http):
     assert caught.value.operator_message == (
         "Graph no longer knows this call (8522 Call not found): it has probably ended."
     )
-
-
-def test_it_is_built_from_settings_with_the_shared_token_provider_and_session(graph_settings):
-    graph_settings.GRAPH_API_PROFILE = "beta-record"
-    graph_settings.GRAPH_API_BASE_URL = BETA + "/"
-
-    client = GraphClient.from_settings()
-
-    assert client.base_url == BETA
-    assert client.profile is PROFILES["beta-record"]
-    assert client.tokens is token_provider_from_settings()
-    assert client.session is default_session()

@@ -198,7 +198,6 @@ def test_it_retries_a_post_whose_connection_timed_out(session, mock_http):
     assert len(mock_http.calls) == 2
 
 
-@pytest.mark.django_db  # the token fetch is logged
 def test_a_401_renews_the_token_and_retries_once_with_the_same_request_id(
     session, mock_http, sleeps, make_tokens
 ):
@@ -220,7 +219,6 @@ def test_a_401_renews_the_token_and_retries_once_with_the_same_request_id(
     assert tokens.get_token() == "new"
 
 
-@pytest.mark.django_db  # the token fetch is logged
 def test_a_second_401_is_an_auth_error(session, mock_http, make_tokens):
     tokens = make_tokens()
     mock_http.post(TOKEN_URL, json={"access_token": "t", "expires_in": 3600})

@@ -12,13 +12,8 @@ from recordings.graph import (
     GraphServiceError,
     NotificationKeys,
     UnknownSigningKey,
-    notification_keys,
 )
-from tests.conftest import closing_connections
-from tests.recordings.graph.support import Clock, connection_reset
-
-# Token and key fetches are kept as GraphExchange rows, like every other request.
-pytestmark = pytest.mark.django_db
+from tests.recordings.graph.support import Clock, RecordingLogs, connection_reset
 
 CONFIG_URL = "https://keys.test/.well-known/OpenIdConfiguration"
 JWKS_URL = "https://keys.test/jwks"
@@ -60,6 +55,17 @@ def key_endpoint(mock_http):
 
 def jwks_fetches(mock_http):
     return sum(1 for call in mock_http.calls if call.request.url == JWKS_URL)
+
+
+def test_each_key_request_goes_to_a_fresh_log_of_its_own(session, key_endpoint, first_key):
+    key_endpoint.get(JWKS_URL, json={"keys": [first_key]})
+    logs = RecordingLogs()
+    keys = NotificationKeys(CONFIG_URL, session=session, log_factory=logs)
+
+    keys.signing_key("key-1")
+
+    assert logs.actions() == ["notification keys", "notification keys"]
+    assert [log.events[0][3] for log in logs.made] == [CONFIG_URL, JWKS_URL]
 
 
 def test_it_fetches_the_key_named_in_the_openid_configuration(keys, key_endpoint, first_key):
@@ -186,8 +192,6 @@ def test_a_failed_refetch_keeps_the_keys_and_waits_for_the_interval(
     assert jwks_fetches(mock_http) == 2
 
 
-# The fetch is logged from another thread, on its own connection: real transactions.
-@pytest.mark.django_db(transaction=True)
 def test_threads_asking_for_a_new_kid_share_one_fetch(keys, key_endpoint, first_key):
     def slow_jwks(request):
         time.sleep(0.05)
@@ -195,7 +199,10 @@ def test_threads_asking_for_a_new_kid_share_one_fetch(keys, key_endpoint, first_
 
     key_endpoint.add_callback("GET", JWKS_URL, callback=slow_jwks)
     found = []
-    look_up = closing_connections(lambda: found.append(keys.signing_key("key-1").key_id))
+
+    def look_up():
+        found.append(keys.signing_key("key-1").key_id)
+
     threads = [threading.Thread(target=look_up) for _ in range(8)]
     for thread in threads:
         thread.start()
@@ -204,20 +211,3 @@ def test_threads_asking_for_a_new_kid_share_one_fetch(keys, key_endpoint, first_
 
     assert found == ["key-1"] * 8
     assert jwks_fetches(key_endpoint) == 1
-
-
-def test_the_webhook_shares_one_instance_built_from_settings(settings):
-    settings.NOTIFICATION_OPENID_CONFIG_URL = CONFIG_URL
-    settings.NOTIFICATION_KEYS_TIMEOUT = 3.0
-    settings.NOTIFICATION_KEYS_REFETCH_SECONDS = 45
-
-    shared = notification_keys()
-
-    assert shared is notification_keys()
-    assert (shared.openid_config_url, shared.timeout, shared.refetch_interval) == (
-        CONFIG_URL,
-        3.0,
-        45,
-    )
-    settings.NOTIFICATION_OPENID_CONFIG_URL = "https://other.test/config"
-    assert notification_keys() is not shared

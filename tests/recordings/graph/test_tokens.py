@@ -5,28 +5,22 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from recordings.graph import (
-    ClientCredentialsTokenProvider,
     GraphAuthError,
     GraphNetworkError,
     GraphServiceError,
     MsalTokenProvider,
-    token_provider_from_settings,
 )
-from recordings.graph.http import default_session
-from tests.conftest import closing_connections
 from tests.recordings.graph.support import (
+    AAD,
     SCOPE,
     TENANT,
     TOKEN_URL,
     Clock,
+    RecordingLogs,
     connect_timeout,
     read_timeout,
 )
 
-# Token and key fetches are kept as GraphExchange rows, like every other request.
-pytestmark = pytest.mark.django_db
-
-AAD = "https://login.example.test"
 AAD_DISCOVERY = f"{AAD}/{TENANT}/v2.0/.well-known/openid-configuration"
 AAD_TOKEN_URL = f"{AAD}/{TENANT}/oauth2/v2.0/token"
 
@@ -108,6 +102,20 @@ def test_it_accepts_expires_in_as_a_string(plain, mock_http, clock):
     assert len(mock_http.calls) == 1
 
 
+def test_each_token_request_goes_to_a_fresh_log_of_its_own(make_tokens, mock_http):
+    logs = RecordingLogs()
+    provider = make_tokens(log_factory=logs)
+    mock_http.post(TOKEN_URL, json=token_answer("first"))
+    mock_http.post(TOKEN_URL, json=token_answer("second"))
+
+    provider.get_token()
+    provider.invalidate()
+    provider.get_token()
+
+    assert logs.actions() == ["token", "token"]
+    assert logs.made[0] is not logs.made[1]
+
+
 def test_invalidate_makes_the_next_call_fetch_a_fresh_token(plain, mock_http):
     mock_http.post(TOKEN_URL, json=token_answer("first"))
     mock_http.post(TOKEN_URL, json=token_answer("second"))
@@ -116,8 +124,6 @@ def test_invalidate_makes_the_next_call_fetch_a_fresh_token(plain, mock_http):
     assert plain.get_token() == "second"
 
 
-# The fetch is logged from another thread, on its own connection: real transactions.
-@pytest.mark.django_db(transaction=True)
 def test_threads_that_find_no_token_wait_for_one_fetch(plain, mock_http):
     def slow_token(request):
         time.sleep(0.05)
@@ -125,7 +131,10 @@ def test_threads_that_find_no_token_wait_for_one_fetch(plain, mock_http):
 
     mock_http.add_callback("POST", TOKEN_URL, callback=slow_token)
     tokens = []
-    fetch = closing_connections(lambda: tokens.append(plain.get_token()))
+
+    def fetch():
+        tokens.append(plain.get_token())
+
     threads = [threading.Thread(target=fetch) for _ in range(8)]
     for thread in threads:
         thread.start()
@@ -180,6 +189,15 @@ def test_msal_gets_a_token_from_the_configured_authority_only(msal_provider, azu
     assert form["client_id"] == "client-1"
     assert form["client_secret"] == "secret-1"
     assert SCOPE in form["scope"]
+
+
+def test_msal_logs_the_discovery_and_the_token_request(make_tokens, azure_ad):
+    logs = RecordingLogs()
+    azure_ad.post(AAD_TOKEN_URL, json=token_answer("msal-token"))
+
+    make_tokens(MsalTokenProvider, authority_url=AAD, log_factory=logs).get_token()
+
+    assert logs.actions() == ["authority discovery (MSAL)", "token (MSAL)"]
 
 
 def test_msal_goes_through_our_session_with_its_timeout(msal_provider, azure_ad):
@@ -240,23 +258,3 @@ def test_msal_unreachable_authority_is_a_network_error(msal_provider, mock_http)
     mock_http.get(AAD_DISCOVERY, body=connect_timeout())
     with pytest.raises(GraphNetworkError):
         msal_provider.get_token()
-
-
-# --- Choosing a provider --------------------------------------------------------------------
-
-
-def test_it_picks_plain_client_credentials_for_an_http_authority(graph_settings):
-    provider = token_provider_from_settings()
-    assert isinstance(provider, ClientCredentialsTokenProvider)
-    assert provider.token_url == TOKEN_URL
-
-
-def test_it_picks_msal_for_an_https_authority(graph_settings):
-    graph_settings.GRAPH_AUTHORITY_URL = AAD
-    assert isinstance(token_provider_from_settings(), MsalTokenProvider)
-
-
-def test_every_caller_shares_one_provider_and_one_session(graph_settings):
-    first, second = token_provider_from_settings(), token_provider_from_settings()
-    assert first is second
-    assert first.session is default_session()

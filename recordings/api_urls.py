@@ -1,3 +1,5 @@
+"""The Graph webhook API; recorder_site.urls includes it under /api/."""
+
 from django.urls import path
 
 from recordings.webhook import NotificationWebhook

@@ -3,7 +3,8 @@ import uuid
 
 import pytest
 
-from recordings.graph import DatabaseExchangeLog, GraphNetworkError, GraphNotFoundError
+from recordings.exchange_log import DatabaseExchangeLog
+from recordings.graph import GraphNetworkError, GraphNotFoundError
 from recordings.models import Call, GraphExchange, RecordOperation, RecordRequest
 from tests.recordings.graph.support import read_timeout
 

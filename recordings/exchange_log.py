@@ -1,10 +1,15 @@
-"""The exchange log that keeps every request to Graph in the database, answered or not."""
+"""The exchange log that keeps every request to Graph in the database, answered or not.
+
+It implements recordings.graph.http.ExchangeLog, the protocol the Graph package logs through:
+the package itself never touches the database.
+"""
 
 from typing import Any
 
 from django.utils import timezone
 
-from recordings.graph.errors import GraphError
+from recordings.graph import GraphError
+from recordings.models import Call, GraphExchange, RecordOperation, RecordRequest
 
 # GraphExchange.url's length; a longer URL is cut rather than lose the row.
 URL_MAX_LENGTH = 2048
@@ -17,18 +22,20 @@ class DatabaseExchangeLog:
     dies, the worker is killed) still shows as sent and unfinished.
     """
 
-    def __init__(self, call: Any = None, record_request: Any = None, operation: Any = None):
+    def __init__(
+        self,
+        call: Call | None = None,
+        record_request: RecordRequest | None = None,
+        operation: RecordOperation | None = None,
+    ) -> None:
         self.call = call
         self.record_request = record_request
         self.operation = operation
-        self.exchange = None
+        self.exchange: GraphExchange | None = None
 
     def started(
         self, action: str, method: str, url: str, body: Any, client_request_id: str
     ) -> None:
-        # Imported here so that importing recordings.graph does not need the app registry.
-        from recordings.models import GraphExchange
-
         self.exchange = GraphExchange.objects.create(
             call=self.call,
             record_request=self.record_request,
