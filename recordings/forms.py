@@ -272,7 +272,8 @@ class PromptAudioForm(forms.ModelForm):
         if not isinstance(upload, UploadedFile):
             return upload  # the file already stored, kept on an edit of the name
         try:
-            info = inspect_wav(upload)
+            # A prompt must be a finished file: no streaming placeholder for its length.
+            info = inspect_wav(upload, allow_streaming_placeholder=False)
         except NotWav as err:
             raise forms.ValidationError(
                 f"{err} Export it as a 16-bit PCM, mono, 16 kHz WAV."
