@@ -2,13 +2,19 @@
 
 Every value comes from the environment (django-environ) with a safe default for the
 embedded set-up: SQLite, the bundled Graph emulator, the database task queue. Production
-(`RECORDER_ENV=production`) refuses to start without the secrets it needs.
+(`RECORDER_ENV=production`) refuses to start without the secrets it needs, with a weak
+secret key, with debug pages on, or with the emulator mounted (see the end of this file).
 """
 
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,10 +35,10 @@ PORT = env.int("PORT", default=8000)
 RECORDER_BASE_URL = env.str("RECORDER_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
 DEBUG = env.bool("DEBUG", default=False)
-if PRODUCTION:
-    SECRET_KEY = env.str("SECRET_KEY")
-else:
-    SECRET_KEY = env.str("SECRET_KEY", default="embedded-only-not-secret-" + "x" * 40)
+# Production has no default: an empty or weak key is refused below.
+SECRET_KEY = env.str(
+    "SECRET_KEY", default="" if PRODUCTION else "embedded-only-not-secret-" + "x" * 40
+)
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
@@ -172,6 +178,17 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# Behind the TLS proxy (trusted through SECURE_PROXY_SSL_HEADER), a request that came in as
+# https is seen as secure, so the redirect sends only plain-http requests to https. Turn it
+# off only where the proxy itself redirects, or answers nothing over plain http.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+# Preloading commits the whole domain to https in browsers for months, and is asked for by
+# the domain's owner (hstspreload.org), not by one application on it: off unless set, and
+# Django's reminder about it is silenced while it is off.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # --- Tasks ----------------------------------------------------------------------------------
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
@@ -211,8 +228,8 @@ EMULATOR_CLIENT_SECRET = "emulator-secret"  # noqa: S105
 
 
 def _graph_default(embedded_value: str) -> dict:
-    # Production has no defaults for what identifies the bot: a missing value stops start-up.
-    return {} if PRODUCTION else {"default": embedded_value}
+    # Production has no defaults for what identifies the bot: an empty value is refused below.
+    return {"default": "" if PRODUCTION else embedded_value}
 
 
 GRAPH_API_PROFILE = env.str("GRAPH_API_PROFILE", default="beta-record")
@@ -307,3 +324,48 @@ LOGGING = {
         "apscheduler": {"level": "WARNING"},
     },
 }
+
+
+# --- What production refuses ----------------------------------------------------------------
+# Each would let Recorder start and then fail every request, or expose it: refused at start-up
+# (manage.py, gunicorn and the workers all read these settings), every reason at once.
+def _production_refusals() -> list[str]:
+    refusals = []
+    generate = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    if not SECRET_KEY.strip():
+        refusals.append(f"SECRET_KEY is empty: set it to a long random string, e.g. {generate}.")
+    elif (
+        len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+        or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+    ):
+        refusals.append(
+            f"SECRET_KEY is too weak: it needs at least {SECRET_KEY_MIN_LENGTH} characters, "
+            f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS} of them different, and must not start with "
+            f"'{SECRET_KEY_INSECURE_PREFIX}'; generate one, e.g. {generate}."
+        )
+    for name, value in (
+        ("GRAPH_TENANT_ID", GRAPH_TENANT_ID),
+        ("GRAPH_CLIENT_ID", GRAPH_CLIENT_ID),
+        ("GRAPH_CLIENT_SECRET", GRAPH_CLIENT_SECRET),
+    ):
+        if not value.strip():
+            refusals.append(f"{name} is empty: set it from the bot's app registration in Azure AD.")
+    if DEBUG:
+        refusals.append(
+            "DEBUG is on: turn it off (DEBUG=off); its error pages show settings and code to "
+            "anyone who causes an error."
+        )
+    if GRAPH_EMULATOR:
+        refusals.append(
+            "GRAPH_EMULATOR is on: turn it off (GRAPH_EMULATOR=off); the emulator mounts "
+            "control routes that anyone can call, without logging in."
+        )
+    return refusals
+
+
+if PRODUCTION and (_refusals := _production_refusals()):
+    raise ImproperlyConfigured(
+        "Recorder does not start in production (RECORDER_ENV=production) like this:\n"
+        + "\n".join(f"- {refusal}" for refusal in _refusals)
+    )
