@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads the body: an oversized one is refused unread.
+    "recordings.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -189,6 +191,15 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 # Django's reminder about it is silenced while it is off.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- Request bodies -------------------------------------------------------------------------
+# The largest form body Django parses (files aside), and so, by RequestBodyLimitMiddleware,
+# the largest body any page takes: larger ones are answered 413 before they are read. The
+# prompt upload pages take PROMPT_MAX_BYTES more from staff; the webhook keeps its own limit,
+# NOTIFICATION_MAX_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# The largest prompt upload accepted, in bytes.
+PROMPT_MAX_BYTES = env.int("PROMPT_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Tasks ----------------------------------------------------------------------------------
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")

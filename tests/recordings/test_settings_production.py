@@ -174,3 +174,10 @@ def test_the_embedded_set_up_serves_plain_http():
         "SECURE_SSL_REDIRECT": False,
         "SECURE_HSTS_SECONDS": 0,
     }
+
+
+def test_the_prompt_limit_comes_from_the_environment():
+    assert read_settings("PROMPT_MAX_BYTES") == {"PROMPT_MAX_BYTES": 10 * 1024 * 1024}
+    assert read_settings("PROMPT_MAX_BYTES", PROMPT_MAX_BYTES="2097152") == {
+        "PROMPT_MAX_BYTES": 2097152
+    }

@@ -1,4 +1,5 @@
-"""What an upload may be: a prompt is believed only for the audio it holds."""
+"""What an upload may be: a prompt is believed only for the audio it holds, is no larger than
+PROMPT_MAX_BYTES, and a body too large for its page is refused before anything reads it."""
 
 import io
 import struct
@@ -14,6 +15,8 @@ from tests.recordings.admin.operators import operator
 pytestmark = pytest.mark.django_db
 
 ADD = "/admin/recordings/promptaudio/add/"
+LOGIN = "/admin/login/"
+MiB = 1024 * 1024
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +84,80 @@ def test_a_wav_left_with_a_streaming_placeholder_for_its_length_is_refused(libra
 def test_a_prompts_duration_is_that_of_the_audio_it_holds(librarian):
     upload(librarian, wav(1.25) + b"LIST" + struct.pack("<I", 4) + b"INFO")
     assert PromptAudio.objects.get().duration_ms == 1250
+
+
+def test_a_prompt_over_prompt_max_bytes_is_refused_with_the_limit(librarian, settings):
+    settings.PROMPT_MAX_BYTES = MiB // 2
+    message = errors(upload(librarian, wav(20)))  # 640 KiB
+    assert "The file is 0.6 MiB, and a prompt may be at most 0.5 MiB" in message
+    assert not PromptAudio.objects.exists()
+
+
+def test_the_upload_form_says_how_large_a_prompt_may_be(librarian):
+    assert "At most 10 MiB." in librarian.get(ADD).content.decode()
+
+
+def test_staff_may_upload_a_prompt_larger_than_other_pages_take(librarian, settings):
+    settings.PROMPT_MAX_BYTES = 4 * MiB
+    content = wav(90)  # 2.7 MiB, over DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert len(content) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    assert upload(librarian, content).status_code == 302
+    assert PromptAudio.objects.get().duration_ms == 90_000
+
+
+class UnreadBody(io.RawIOBase):
+    """A request body that fails the test if anything reads it."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise AssertionError("The request body was read.")
+
+
+def post_declaring(
+    client: Client, path: str, length: int, content_type="multipart/form-data; boundary=x"
+):
+    """POST to `path` announcing a body of `length` bytes, without sending it."""
+    return client.generic(
+        "POST",
+        path,
+        b"",
+        content_type=content_type,
+        CONTENT_LENGTH=str(length),
+        **{"wsgi.input": UnreadBody()},
+    )
+
+
+def test_an_anonymous_200_mib_post_to_the_login_page_is_refused_unread():
+    response = post_declaring(Client(), LOGIN, 200 * MiB)
+    assert response.status_code == 413
+    assert response.content.decode() == "The request is 200 MiB, and this page takes at most 1 MiB."
+
+
+def test_a_300_mib_prompt_upload_is_refused_unread_with_the_limit(librarian):
+    response = post_declaring(librarian, ADD, 300 * MiB)
+    assert response.status_code == 413
+    assert "a prompt may be at most 10 MiB" in response.content.decode()
+
+
+def test_only_staff_may_send_a_prompt_sized_body(settings):
+    settings.PROMPT_MAX_BYTES = 4 * MiB
+    response = post_declaring(Client(), ADD, 3 * MiB)
+    assert response.status_code == 413
+    assert "this page takes at most 1 MiB" in response.content.decode()
+
+
+def test_the_webhook_still_answers_an_oversized_notification_itself(settings):
+    response = post_declaring(
+        Client(), "/api/calls", settings.NOTIFICATION_MAX_BYTES + 1, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The notification body is larger than Recorder accepts."}
+
+
+def test_a_body_within_the_limit_reaches_the_page(settings):
+    response = Client().post(LOGIN, {"username": "nobody", "password": "wrong"})
+    assert response.status_code == 200
+    assert response.context["form"].errors
