@@ -6,6 +6,7 @@ embedded set-up: SQLite, the bundled Graph emulator, the database task queue. Pr
 secret key, with debug pages on, or with the emulator mounted (see the end of this file).
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_tasks_db",
     "crontask",
+    "axes",
     "recordings",
 ]
 if GRAPH_EMULATOR:
@@ -75,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the answer the operator sees.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "recorder_site.urls"
@@ -113,6 +117,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -200,6 +210,22 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # The largest prompt upload accepted, in bytes.
 PROMPT_MAX_BYTES = env.int("PROMPT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- Login throttling (django-axes) ---------------------------------------------------------
+# After AXES_FAILURE_LIMIT failed logins, logging in is refused for AXES_COOLOFF_MINUTES,
+# both for that user name (from any address) and from that address (for any user name): one
+# stops guessing one operator's password from many places, the other trying many user names
+# from one. `manage.py axes_reset` lifts every lockout at once.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The admin's login page itself answers a lockout, saying so (recordings.middleware).
+AXES_LOCKOUT_CALLABLE = "recordings.middleware.login_locked_out"
+# The client's address is REMOTE_ADDR, unless AXES_TRUSTED_PROXY_COUNT proxies in front of
+# Recorder each append the address they were reached from to X-Forwarded-For: then it is the
+# entry that many from the right. Any entry further left was written by the client.
+AXES_TRUSTED_PROXY_COUNT = env.int("AXES_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "recordings.middleware.client_address"
 
 # --- Tasks ----------------------------------------------------------------------------------
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
@@ -333,6 +359,9 @@ LOGGING = {
         # The scheduler logs each run of its lock keeper every five seconds; the tasks it
         # enqueues are logged by the workers that run them.
         "apscheduler": {"level": "WARNING"},
+        # django-axes announces itself in every process it starts in; its lockouts are logged
+        # as warnings by its handlers all the same.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 

@@ -1,10 +1,13 @@
 """What the site answers before a view runs: request bodies too large to take, refused before
-they are read."""
+they are read; and django-axes' hooks for login throttling: whom a login comes from, and the
+admin login page's answer to a lockout."""
 
+import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from recordings.forms import mebibytes, prompt_too_large
 
@@ -66,3 +69,59 @@ def _declared_length(request: HttpRequest) -> int:
 def _is_staff(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     return bool(user and user.is_active and user.is_staff)
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address a login comes from (django-axes' AXES_CLIENT_IP_CALLABLE).
+
+    REMOTE_ADDR, unless AXES_TRUSTED_PROXY_COUNT proxies stand in front of Recorder, each
+    appending the address it was reached from to X-Forwarded-For: then the entry that many
+    from the right, the one the outermost proxy wrote. Entries further left come from the
+    client and could be anything, so they are never read.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    proxies = settings.AXES_TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(forwarded) < proxies:
+        return remote  # not through all the proxies: whoever connected is the client
+    candidate = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+def lockout_sentence() -> str:
+    """What an operator is told while django-axes refuses logging in."""
+    minutes = settings.AXES_COOLOFF_TIME.total_seconds() / 60
+    return (
+        "Logging in is locked after too many failed attempts for this user name or from this "
+        f"address. Try again in {minutes:g} minutes (another attempt meanwhile starts the wait "
+        "again), or ask an administrator to lift the lock with manage.py axes_reset."
+    )
+
+
+def login_locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """django-axes' AXES_LOCKOUT_CALLABLE: the admin's login page again, saying it is locked.
+
+    The page is drawn anew with an empty form, so the usual "enter a correct password" note
+    does not contradict the lockout; templates/admin/login.html shows the sentence.
+    """
+    sentence = lockout_sentence()
+    context = getattr(original_response, "context_data", None)
+    if not isinstance(original_response, TemplateResponse) or not context or "form" not in context:
+        return HttpResponse(sentence, status=429, content_type="text/plain; charset=utf-8")
+    form = context["form"]
+    locked = {
+        **context,
+        "form": type(form)(request, initial={"username": form.data.get("username", "")}),
+        "login_locked": sentence,
+    }
+    response = TemplateResponse(request, original_response.template_name, locked, status=429)
+    return response.render()

@@ -176,8 +176,22 @@ def test_the_embedded_set_up_serves_plain_http():
     }
 
 
-def test_the_prompt_limit_comes_from_the_environment():
-    assert read_settings("PROMPT_MAX_BYTES") == {"PROMPT_MAX_BYTES": 10 * 1024 * 1024}
-    assert read_settings("PROMPT_MAX_BYTES", PROMPT_MAX_BYTES="2097152") == {
-        "PROMPT_MAX_BYTES": 2097152
+def test_upload_and_login_limits_come_from_the_environment():
+    limits = read_settings(
+        "PROMPT_MAX_BYTES",
+        "AXES_FAILURE_LIMIT",
+        "AXES_COOLOFF_TIME",
+        "AXES_TRUSTED_PROXY_COUNT",
+        PROMPT_MAX_BYTES="2097152",
+        AXES_FAILURE_LIMIT="8",
+        AXES_COOLOFF_MINUTES="90",
+        AXES_TRUSTED_PROXY_COUNT="1",
+    )
+    assert limits == {
+        "PROMPT_MAX_BYTES": 2097152,
+        "AXES_FAILURE_LIMIT": 8,
+        "AXES_COOLOFF_TIME": "1:30:00",
+        "AXES_TRUSTED_PROXY_COUNT": 1,
     }
+    defaults = read_settings("PROMPT_MAX_BYTES", "AXES_TRUSTED_PROXY_COUNT")
+    assert defaults == {"PROMPT_MAX_BYTES": 10 * 1024 * 1024, "AXES_TRUSTED_PROXY_COUNT": 0}
