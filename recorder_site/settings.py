@@ -2,13 +2,20 @@
 
 Every value comes from the environment (django-environ) with a safe default for the
 embedded set-up: SQLite, the bundled Graph emulator, the database task queue. Production
-(`RECORDER_ENV=production`) refuses to start without the secrets it needs.
+(`RECORDER_ENV=production`) refuses to start without the secrets it needs, with a weak
+secret key, with debug pages on, or with the emulator mounted (see the end of this file).
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,10 +36,10 @@ PORT = env.int("PORT", default=8000)
 RECORDER_BASE_URL = env.str("RECORDER_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
 DEBUG = env.bool("DEBUG", default=False)
-if PRODUCTION:
-    SECRET_KEY = env.str("SECRET_KEY")
-else:
-    SECRET_KEY = env.str("SECRET_KEY", default="embedded-only-not-secret-" + "x" * 40)
+# Production has no default: an empty or weak key is refused below.
+SECRET_KEY = env.str(
+    "SECRET_KEY", default="" if PRODUCTION else "embedded-only-not-secret-" + "x" * 40
+)
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
@@ -53,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_tasks_db",
     "crontask",
+    "axes",
     "recordings",
 ]
 if GRAPH_EMULATOR:
@@ -63,10 +71,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads the body: an oversized one is refused unread.
+    "recordings.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the answer the operator sees.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "recorder_site.urls"
@@ -105,6 +117,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -172,6 +190,42 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+# Behind the TLS proxy (trusted through SECURE_PROXY_SSL_HEADER), a request that came in as
+# https is seen as secure, so the redirect sends only plain-http requests to https. Turn it
+# off only where the proxy itself redirects, or answers nothing over plain http.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+# Preloading commits the whole domain to https in browsers for months, and is asked for by
+# the domain's owner (hstspreload.org), not by one application on it: off unless set, and
+# Django's reminder about it is silenced while it is off.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- Request bodies -------------------------------------------------------------------------
+# The largest form body Django parses (files aside), and so, by RequestBodyLimitMiddleware,
+# the largest body any page takes: larger ones are answered 413 before they are read. The
+# prompt upload pages take PROMPT_MAX_BYTES more from staff; the webhook keeps its own limit,
+# NOTIFICATION_MAX_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# The largest prompt upload accepted, in bytes.
+PROMPT_MAX_BYTES = env.int("PROMPT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- Login throttling (django-axes) ---------------------------------------------------------
+# After AXES_FAILURE_LIMIT failed logins, logging in is refused for AXES_COOLOFF_MINUTES,
+# both for that user name (from any address) and from that address (for any user name): one
+# stops guessing one operator's password from many places, the other trying many user names
+# from one. `manage.py axes_reset` lifts every lockout at once.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The admin's login page itself answers a lockout, saying so (recordings.middleware).
+AXES_LOCKOUT_CALLABLE = "recordings.middleware.login_locked_out"
+# The client's address is REMOTE_ADDR, unless AXES_TRUSTED_PROXY_COUNT proxies in front of
+# Recorder each append the address they were reached from to X-Forwarded-For: then it is the
+# entry that many from the right. Any entry further left was written by the client.
+AXES_TRUSTED_PROXY_COUNT = env.int("AXES_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "recordings.middleware.client_address"
 
 # --- Tasks ----------------------------------------------------------------------------------
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
@@ -214,8 +268,8 @@ EMULATOR_CLIENT_SECRET = "emulator-secret"  # noqa: S105
 
 
 def _graph_default(embedded_value: str) -> dict:
-    # Production has no defaults for what identifies the bot: a missing value stops start-up.
-    return {} if PRODUCTION else {"default": embedded_value}
+    # Production has no defaults for what identifies the bot: an empty value is refused below.
+    return {"default": "" if PRODUCTION else embedded_value}
 
 
 GRAPH_API_PROFILE = env.str("GRAPH_API_PROFILE", default="beta-record")
@@ -317,5 +371,53 @@ LOGGING = {
         # The scheduler logs each run of its lock keeper every five seconds; the tasks it
         # enqueues are logged by the workers that run them.
         "apscheduler": {"level": "WARNING"},
+        # django-axes announces itself in every process it starts in; its lockouts are logged
+        # as warnings by its handlers all the same.
+        "axes.apps": {"level": "WARNING"},
     },
 }
+
+
+# --- What production refuses ----------------------------------------------------------------
+# Each would let Recorder start and then fail every request, or expose it: refused at start-up
+# (manage.py, gunicorn and the workers all read these settings), every reason at once.
+def _production_refusals() -> list[str]:
+    refusals = []
+    generate = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    if not SECRET_KEY.strip():
+        refusals.append(f"SECRET_KEY is empty: set it to a long random string, e.g. {generate}.")
+    elif (
+        len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+        or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+    ):
+        refusals.append(
+            f"SECRET_KEY is too weak: it needs at least {SECRET_KEY_MIN_LENGTH} characters, "
+            f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS} of them different, and must not start with "
+            f"'{SECRET_KEY_INSECURE_PREFIX}'; generate one, e.g. {generate}."
+        )
+    for name, value in (
+        ("GRAPH_TENANT_ID", GRAPH_TENANT_ID),
+        ("GRAPH_CLIENT_ID", GRAPH_CLIENT_ID),
+        ("GRAPH_CLIENT_SECRET", GRAPH_CLIENT_SECRET),
+    ):
+        if not value.strip():
+            refusals.append(f"{name} is empty: set it from the bot's app registration in Azure AD.")
+    if DEBUG:
+        refusals.append(
+            "DEBUG is on: turn it off (DEBUG=off); its error pages show settings and code to "
+            "anyone who causes an error."
+        )
+    if GRAPH_EMULATOR:
+        refusals.append(
+            "GRAPH_EMULATOR is on: turn it off (GRAPH_EMULATOR=off); the emulator mounts "
+            "control routes that anyone can call, without logging in."
+        )
+    return refusals
+
+
+if PRODUCTION and (_refusals := _production_refusals()):
+    raise ImproperlyConfigured(
+        "Recorder does not start in production (RECORDER_ENV=production) like this:\n"
+        + "\n".join(f"- {refusal}" for refusal in _refusals)
+    )

@@ -1,16 +1,39 @@
 """Reading WAV files: the facts Recorder keeps about a recording, and the checks a prompt
-must pass before Graph can play it. One reader serves both."""
+must pass before Graph can play it. One reader serves both.
+
+The facts come from the bytes that are there, never from the header alone: a header can
+promise hours of audio in a file of a few bytes. The reader walks the RIFF chunks itself
+(the RIFF size is not trusted either) and bounds everything by where the file ends.
+"""
 
 import array
+import io
+import struct
 import sys
-import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 # What Graph plays as a prompt: WAV, mono, 16-bit PCM, 16 kHz.
 PROMPT_SAMPLE_RATE = 16000
 PROMPT_CHANNELS = 1
 PROMPT_SAMPLE_WIDTH = 2
+
+# What a writer that streams a WAV puts in the data chunk's size, having no way back to the
+# header to write the real one: 0, or 0xFFFFFFFF (ffmpeg's choice, "as long as it goes").
+STREAMING_PLACEHOLDER_SIZES = (0, 0xFFFFFFFF)
+
+_WAVE_FORMAT_PCM = 0x0001
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+# WAVE_FORMAT_EXTENSIBLE's sub-format for integer PCM (KSDATAFORMAT_SUBTYPE_PCM).
+_SUBTYPE_PCM = b"\x01\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+_FORMAT_NAMES = {
+    0x0002: "ADPCM",
+    0x0003: "IEEE float",
+    0x0006: "A-law",
+    0x0007: "µ-law",
+    0x0011: "IMA ADPCM",
+    0x0055: "MP3",
+}
 
 
 class NotWav(ValueError):
@@ -23,6 +46,12 @@ class WavInfo:
     channels: int
     sample_width_bytes: int
     frames: int
+    # Where the audio starts in the file that was read (the data chunk's first byte).
+    data_offset: int = field(default=0, compare=False, repr=False)
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.channels * self.sample_width_bytes
 
     @property
     def duration_seconds(self) -> float:
@@ -61,27 +90,98 @@ def _sniff(head: bytes) -> str:
     return "not a WAV file"
 
 
-def inspect_wav(fileobj: BinaryIO) -> WavInfo:
-    """Read a WAV header from the start of `fileobj` (left where it was found)."""
+def inspect_wav(fileobj: BinaryIO, *, allow_streaming_placeholder: bool = True) -> WavInfo:
+    """Read a WAV's format and count the audio frames actually in `fileobj`, from where it
+    stands (and leave it there).
+
+    Refused (NotWav, saying why): anything but RIFF/WAVE with integer PCM; a file cut short
+    inside a chunk, or whose data chunk promises more bytes than follow.
+
+    `allow_streaming_placeholder` accepts a data size of 0 or 0xFFFFFFFF followed by audio,
+    counting the bytes that are there. A recording fetched from Graph may legitimately carry
+    one: a recording streamed while it is made is written before its length is known, and
+    the audio present is all there is. An upload passes False: a prompt is a finished file
+    an operator can export again, and Graph, playing it, trusts its header's length.
+    """
     start = fileobj.tell()
-    head = fileobj.read(12)
-    fileobj.seek(start)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        raise NotWav(f"The file is {_sniff(head)}: a RIFF/WAVE file is needed.")
     try:
-        with wave.open(fileobj, "rb") as wav:
-            info = WavInfo(
-                sample_rate=wav.getframerate(),
-                channels=wav.getnchannels(),
-                sample_width_bytes=wav.getsampwidth(),
-                frames=wav.getnframes(),
-            )
-    except (wave.Error, EOFError) as err:
-        # The wave module reads PCM only: anything else (float, A-law, ADPCM) lands here.
-        raise NotWav(f"The WAV file can't be read as PCM audio ({err}).") from err
+        return _read_wav(fileobj, start, allow_streaming_placeholder)
     finally:
         fileobj.seek(start)
-    return info
+
+
+def _read_wav(fileobj: BinaryIO, start: int, allow_streaming_placeholder: bool) -> WavInfo:
+    end = fileobj.seek(0, io.SEEK_END)
+    fileobj.seek(start)
+    head = fileobj.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise NotWav(f"The file is {_sniff(head)}: a RIFF/WAVE file is needed.")
+    fmt: tuple[int, int, int] | None = None
+    position = start + 12
+    while True:
+        fileobj.seek(position)
+        header = fileobj.read(8)
+        if len(header) < 8:
+            missing = "format (fmt)" if fmt is None else "audio (data)"
+            raise NotWav(f"The WAV file ends without its {missing} chunk: it is cut short.")
+        name, size = header[:4], struct.unpack("<I", header[4:])[0]
+        body_at = position + 8
+        if name == b"data":
+            break
+        if body_at + size > end:
+            raise NotWav(
+                f"The WAV file is cut short: its {name.decode('latin-1')!r} chunk claims "
+                f"{size:,} bytes, but only {end - body_at:,} follow."
+            )
+        if name == b"fmt ":
+            fmt = _read_format(fileobj.read(size))
+        position = body_at + size + (size & 1)  # chunks are padded to an even length
+    if fmt is None:
+        raise NotWav("The WAV file's audio comes before its format (fmt) chunk: it can't be read.")
+    present = end - body_at
+    if size in STREAMING_PLACEHOLDER_SIZES and allow_streaming_placeholder:
+        length = present
+    elif size in STREAMING_PLACEHOLDER_SIZES and present:
+        raise NotWav(
+            f"The WAV file's header gives its audio no length ({size:#x}, a placeholder left "
+            f"by a program that streamed it), though {present:,} bytes follow: save it as a "
+            "complete file."
+        )
+    elif size > present:
+        raise NotWav(
+            f"The WAV file's header promises {size:,} bytes of audio, but only {present:,} "
+            "follow: the file is cut short or its header is wrong."
+        )
+    else:
+        length = size
+    sample_rate, channels, sample_width = fmt
+    return WavInfo(
+        sample_rate=sample_rate,
+        channels=channels,
+        sample_width_bytes=sample_width,
+        frames=length // (channels * sample_width),
+        data_offset=body_at,
+    )
+
+
+def _read_format(body: bytes) -> tuple[int, int, int]:
+    """(sample rate, channels, bytes a sample) from a fmt chunk; NotWav unless integer PCM."""
+    if len(body) < 16:
+        raise NotWav("The WAV file's format (fmt) chunk is too short to describe its audio.")
+    tag, channels, rate, _byte_rate, _block_align, bits = struct.unpack_from("<HHIIHH", body)
+    if tag == _WAVE_FORMAT_EXTENSIBLE:
+        if body[24:40] != _SUBTYPE_PCM:
+            raise NotWav("The WAV file's audio is not integer PCM (its extended format says so).")
+    elif tag != _WAVE_FORMAT_PCM:
+        encoding = _FORMAT_NAMES.get(tag, f"format {tag:#06x}")
+        raise NotWav(f"The WAV file's audio is {encoding}, not integer PCM.")
+    width = (bits + 7) // 8
+    if not (channels and rate and width):
+        raise NotWav(
+            f"The WAV file's format is impossible ({channels} channels, {rate} Hz, "
+            f"{bits}-bit): its header is damaged."
+        )
+    return rate, channels, width
 
 
 def prompt_problems(info: WavInfo) -> list[str]:
@@ -103,7 +203,7 @@ WAVEFORM_COLUMNS = 600
 WAVEFORM_HEIGHT = 60
 # The most samples one column's stroke is measured on (see waveform_svg).
 WAVEFORM_SAMPLES_PER_COLUMN = 1024
-# array typecodes for the PCM sample widths `wave` reads (8-bit WAV is unsigned).
+# array typecodes for the PCM sample widths drawn (8-bit WAV is unsigned).
 _SAMPLE_TYPES = {1: "B", 2: "h", 4: "i"}
 
 
@@ -123,25 +223,31 @@ def waveform_svg(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> str:
     start = fileobj.tell()
     spans: list[tuple[int, int]] = []
     try:
-        with wave.open(fileobj, "rb") as wav:
-            per_column = -(-info.frames // columns)  # ceiling
-            width = info.sample_width_bytes
-            while frames := wav.readframes(per_column):
-                # A view of the column's samples, not a copy: a long recording is hundreds
-                # of megabytes, and copying it twice more costs more than drawing it.
-                samples = memoryview(frames)[: len(frames) // width * width].cast(typecode)
-                if len(samples) > WAVEFORM_SAMPLES_PER_COLUMN:
-                    # min/max box every sample in Python: seconds for an hour of audio.
-                    # An even stride through the column draws the same picture at this size.
-                    samples = samples[:: len(samples) // WAVEFORM_SAMPLES_PER_COLUMN]
-                if sys.byteorder == "big":
-                    swapped = array.array(typecode, samples.tobytes())
-                    swapped.byteswap()  # WAV is little-endian
-                    samples = swapped
-                if typecode == "B":
-                    spans.append((min(samples) - 128, max(samples) - 128))
-                else:
-                    spans.append((min(samples), max(samples)))
+        # The frames inspect_wav counted, read from the data chunk itself: its header's
+        # size may be a streaming placeholder.
+        fileobj.seek(info.data_offset)
+        per_column = -(-info.frames // columns)  # ceiling
+        remaining = info.frames
+        width = info.sample_width_bytes
+        while remaining > 0 and (
+            frames := fileobj.read(min(per_column, remaining) * info.frame_bytes)
+        ):
+            remaining -= per_column
+            # A view of the column's samples, not a copy: a long recording is hundreds
+            # of megabytes, and copying it twice more costs more than drawing it.
+            samples = memoryview(frames)[: len(frames) // width * width].cast(typecode)
+            if len(samples) > WAVEFORM_SAMPLES_PER_COLUMN:
+                # min/max box every sample in Python: seconds for an hour of audio.
+                # An even stride through the column draws the same picture at this size.
+                samples = samples[:: len(samples) // WAVEFORM_SAMPLES_PER_COLUMN]
+            if sys.byteorder == "big":
+                swapped = array.array(typecode, samples.tobytes())
+                swapped.byteswap()  # WAV is little-endian
+                samples = swapped
+            if typecode == "B":
+                spans.append((min(samples) - 128, max(samples) - 128))
+            else:
+                spans.append((min(samples), max(samples)))
     finally:
         fileobj.seek(start)
     peak = max(1, *(max(-low, high) for low, high in spans))

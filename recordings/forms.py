@@ -3,6 +3,7 @@ uploads. They turn what the operator entered into a RecordSpec; the limits are t
 (recordings.graph.profiles), checked by validate_record_spec, never restated here."""
 
 from django import forms
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from recordings.audio import NotWav, inspect_wav, prompt_problems
@@ -256,6 +257,22 @@ def show_refusal(form: RecordForm, formset: BasePromptFormSet, errors: dict[str,
                 form.add_error(None, message)
 
 
+def mebibytes(size: int) -> str:
+    """A byte count as operators read it: "10 MiB", "300.5 MiB"."""
+    return f"{size / 2**20:,.1f}".removesuffix(".0") + " MiB"
+
+
+def prompt_too_large(size: int) -> str | None:
+    """Why an upload of `size` bytes can't be a prompt (PROMPT_MAX_BYTES), or None."""
+    limit = settings.PROMPT_MAX_BYTES
+    if size <= limit:
+        return None
+    return (
+        f"The file is {mebibytes(size)}, and a prompt may be at most {mebibytes(limit)}: "
+        "shorten it (a minute of 16-bit mono 16 kHz audio is under 2 MiB)."
+    )
+
+
 class PromptAudioForm(forms.ModelForm):
     """An upload for the prompt library: refused unless Graph can play it as it is."""
 
@@ -267,12 +284,20 @@ class PromptAudioForm(forms.ModelForm):
             "file": "A WAV file: 16-bit PCM, mono, 16 kHz (what Graph plays).",
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text += f" At most {mebibytes(settings.PROMPT_MAX_BYTES)}."
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if not isinstance(upload, UploadedFile):
             return upload  # the file already stored, kept on an edit of the name
+        too_large = prompt_too_large(upload.size)
+        if too_large:
+            raise forms.ValidationError(too_large)
         try:
-            info = inspect_wav(upload)
+            # A prompt must be a finished file: no streaming placeholder for its length.
+            info = inspect_wav(upload, allow_streaming_placeholder=False)
         except NotWav as err:
             raise forms.ValidationError(
                 f"{err} Export it as a 16-bit PCM, mono, 16 kHz WAV."

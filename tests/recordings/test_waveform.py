@@ -52,3 +52,14 @@ def test_it_reads_8_bit_audio_as_unsigned():
 
 def test_an_empty_recording_has_no_waveform():
     assert waveform_svg(wav([])) == ""
+
+
+def test_a_streamed_recording_without_its_length_in_the_header_is_drawn_whole():
+    quiet_then_loud = [0] * 16000 + [20000, -20000] * 8000
+    data = wav(quiet_then_loud).getvalue()
+    at = data.index(b"data") + 4
+    streamed = io.BytesIO(data[:at] + struct.pack("<I", 0) + data[at + 4 :])
+    drawn = heights(waveform_svg(streamed, columns=10))
+    assert len(drawn) == 10
+    assert max(drawn[:5]) < 1
+    assert min(drawn[5:]) > WAVEFORM_HEIGHT * 0.9

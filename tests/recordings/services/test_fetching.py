@@ -221,6 +221,26 @@ def test_a_body_that_is_not_wav_is_refused(completed, graph_http, settings):
     assert not (settings.MEDIA_ROOT / "recordings").exists()
 
 
+def test_a_streamed_recording_without_its_length_in_the_header_is_kept_with_its_true_length(
+    completed, graph_http
+):
+    at = AUDIO.index(b"data") + 4
+    serve(graph_http, body=AUDIO[:at] + b"\xff\xff\xff\xff" + AUDIO[at + 4 :])
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.STORED
+    assert recording.duration_seconds == pytest.approx(1.0)
+
+
+def test_a_recording_whose_header_promises_more_audio_than_it_holds_is_refused(
+    completed, graph_http
+):
+    at = AUDIO.index(b"data") + 4
+    serve(graph_http, body=AUDIO[:at] + (0x7FFFFFFF).to_bytes(4, "little") + AUDIO[at + 4 :])
+    recording = fetch(completed)
+    assert recording.status == FetchStatus.FAILED
+    assert "promises 2,147,483,647 bytes of audio, but only 32,000 follow" in recording.error
+
+
 @pytest.mark.parametrize("status", [401, 403, 404, 410])
 def test_an_expired_or_refused_link_ends_the_fetch(completed, graph_http, status):
     serve(graph_http, body=b'{"error": {"code": "itemNotFound", "message": "gone"}}', status=status)
