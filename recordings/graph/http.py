@@ -30,6 +30,7 @@ from recordings.graph.errors import (
     GraphResponseError,
     error_from_response,
 )
+from recordings.redaction import REDACTED, SECRET_FIELDS, redact  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from recordings.graph.tokens import TokenProvider
@@ -46,18 +47,6 @@ BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
 # Exchange logs keep bodies for diagnosis, not archives.
 LOGGED_BODY_LIMIT = 64 * 1024
-# Credentials that pass through request and response bodies; logs never keep them.
-SECRET_FIELDS = frozenset(
-    {
-        "client_secret",
-        "client_assertion",
-        "access_token",
-        "refresh_token",
-        "recordingAccessToken",
-        "recordResourceAccessToken",
-    }
-)
-REDACTED = "[redacted]"
 
 
 class ExchangeLog(Protocol):
@@ -363,14 +352,6 @@ def describe_network_error(err: requests.RequestException) -> str:
     if never_connected(err):
         return f"could not connect: {err}"
     return f"{err.__class__.__name__}: {err}"
-
-
-def redact(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: REDACTED if k in SECRET_FIELDS else redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
 
 
 def body_text(body: bytes, content_type: str = "") -> str:
