@@ -282,12 +282,11 @@ class RecordOperation(models.Model):
 
     @property
     def completion_reason_label(self) -> str:
-        if self.recorder_reason:
-            return self.get_recorder_reason_display()
-        try:
-            return self.CompletionReason(self.completion_reason).label
-        except ValueError:
-            return self.completion_reason
+        """How the operation ended, in the words every page uses ("" while it has no reason)."""
+        from recordings import display  # display reads this module's choices
+
+        key = display.reason_key(self.completion_reason, self.recorder_reason)
+        return display.reason_label(key) if key else ""
 
 
 class FetchStatus(models.TextChoices):

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from recordings import services
+from recordings.display import reason_key
 from recordings.graph import PromptSpec, RecordSpec
 from recordings.models import Call, RecordOperation
 from recordings.services import GraphActionFailed, RecordingRefused
@@ -106,6 +107,6 @@ class Command(BaseCommand):
                 f"{operation.graph_id} is still {operation.status}: no word from Graph yet. "
                 "Check it later in the admin, or run `manage.py reconcile`."
             )
-        # Raw values, for scripts: "completed stopToneDetected".
-        reason = operation.completion_reason or operation.recorder_reason or "none"
+        # Raw values, for scripts: "completed stopToneDetected"; the reason the admin shows.
+        reason = reason_key(operation.completion_reason, operation.recorder_reason) or "none"
         self.stdout.write(f"{operation.status} {reason}")
