@@ -155,7 +155,7 @@ def measure(client, url: str, runs: int) -> tuple[float, int, float]:
 def chart_cold(runs: int = 3) -> float:
     from django.core.cache import cache
 
-    from recordings.admin.operations import reason_chart
+    from recordings.admin.operation_chart import reason_chart
 
     times = []
     for _ in range(runs):

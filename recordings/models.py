@@ -289,14 +289,30 @@ class RecordOperation(models.Model):
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
 
+    @staticmethod
+    def shown_reason(completion_reason: str, recorder_reason: str) -> str:
+        """The one reason an operation shows, as a raw value ("" while there is none).
+
+        Recorder's own reason wins: Recorder sets it only when it closed an operation Graph
+        never finished, and then that is how the operation ended, whatever Graph said before.
+        The one place this rule is written; recordings.display and every page go through it.
+        """
+        return recorder_reason or completion_reason
+
+    @classmethod
+    def reason_in_words(cls, key: str) -> str:
+        """A reason (as `shown_reason` gives it) in words; "" for none."""
+        if not key:
+            return ""
+        for choices in (cls.RecorderReason, cls.CompletionReason):
+            if key in choices.values:
+                return choices(key).label
+        return key  # a value Graph sent that its documentation does not list
+
     @property
     def completion_reason_label(self) -> str:
-        if self.recorder_reason:
-            return self.get_recorder_reason_display()
-        try:
-            return self.CompletionReason(self.completion_reason).label
-        except ValueError:
-            return self.completion_reason
+        """How the operation ended, in the words every page uses ("" while it has no reason)."""
+        return self.reason_in_words(self.shown_reason(self.completion_reason, self.recorder_reason))
 
 
 class FetchStatus(models.TextChoices):

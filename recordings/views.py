@@ -19,6 +19,7 @@ from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_safe
 from werkzeug.http import parse_range_header
 
+from recordings import permissions
 from recordings.models import FetchStatus, Recording
 
 CHUNK_BYTES = 256 * 1024
@@ -27,7 +28,7 @@ AUDIO_TYPE = "audio/wav"
 
 @require_safe
 @login_required(login_url="admin:login")
-@permission_required("recordings.download_recording", raise_exception=True)
+@permission_required(permissions.DOWNLOAD_RECORDING, raise_exception=True)
 def recording_audio(request: HttpRequest, pk: int) -> HttpResponse:
     """The audio of operation `pk`: inline for the player, or `?download=1` as a file."""
     recording = get_object_or_404(

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from recordings.admin import calls, notifications, operations, prompts  # noqa: F401
+from recordings.admin import calls, exchanges, notifications, operations, prompts  # noqa: F401
 
 admin.site.site_header = "Recorder"
 admin.site.site_title = "Recorder"

@@ -3,12 +3,8 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
-from django.db.models import JSONField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import JSONObject, Lower
-from django.db.models.lookups import Exact
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -16,40 +12,40 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.timezone import localtime
 
+from recordings import display, permissions, selectors
 from recordings.admin.base import ReadOnlyAdmin
+from recordings.admin.confirm import ObjectActionsMixin, Question
 from recordings.forms import PromptFormSet, RecordForm, record_spec_from, show_refusal
 from recordings.graph.profiles import get_profile
-from recordings.models import Call, OperationStatus, Prompt, RecordOperation, RecordRequest
+from recordings.models import Call, Prompt, RecordOperation, RecordRequest
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
 from recordings.services import recordings as recording_services
 
-START_RECORDING = "recordings.start_recording"
-HANG_UP_CALL = "recordings.hang_up_call"
 
-
-def latest_operation() -> Subquery:
-    """The call's newest operation as one small JSON value, for each row of the list.
-
-    One correlated subquery a row, answered by the (call, -created_at) index with a LIMIT 1:
-    the list pays for its page of rows, never for the million operations behind them.
-    """
-    newest = RecordOperation.objects.filter(call=OuterRef("pk")).order_by("-created_at")
-    return Subquery(
-        newest.values(
-            data=JSONObject(
-                pk="pk",
-                status="status",
-                completion_reason="completion_reason",
-                recorder_reason="recorder_reason",
-            )
-        )[:1],
-        output_field=JSONField(),
+def hang_up_question(call: Call) -> Question:
+    return Question(
+        title="Hang up the call?",
+        crumb="Hang up",
+        text=format_html(
+            "<p>Hang up call {}{}? The caller is disconnected, and a recording in progress ends "
+            "with what was recorded so far.</p>",
+            call.graph_id,
+            format_html(" with {}", call.caller_name or call.caller_id) if call.caller_id else "",
+        ),
+        yes="Yes, hang up",
+        no="No, take me back",
     )
 
 
+def hang_up_refusal(call: Call) -> tuple[str, int] | None:
+    if not call.is_live:
+        return f"Call {call.graph_id} has already ended.", messages.INFO
+    return None
+
+
 @admin.register(Call)
-class CallAdmin(ReadOnlyAdmin):
+class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     list_display = [
         "graph_id",
         "state",
@@ -87,20 +83,10 @@ class CallAdmin(ReadOnlyAdmin):
         css = {"all": ["recordings/operations.css", "recordings/record.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(latest_operation=latest_operation())
+        return super().get_queryset(request).annotate(latest_operation=selectors.latest_operation())
 
     def get_search_results(self, request, queryset, search_term):
-        # A call id is matched whole through the LOWER(graph_id) unique index; a caller by
-        # part of the number or name.
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        matches = (
-            Q(Exact(Lower("graph_id"), term.lower()))
-            | Q(caller_id__icontains=term)
-            | Q(caller_name__icontains=term)
-        )
-        return queryset.filter(matches), False
+        return selectors.search_calls(queryset, search_term), False
 
     # --- Columns --------------------------------------------------------------------------
 
@@ -115,32 +101,22 @@ class CallAdmin(ReadOnlyAdmin):
         latest = getattr(call, "latest_operation", None)
         if not latest:
             return "—"
-        status = latest["status"]
-        label = OperationStatus(status).label if status in OperationStatus.values else status
         url = reverse("admin:recordings_recordoperation_change", args=[latest["pk"]])
         # The operations list's badge, so a status looks the same on both lists.
-        return format_html(
-            '<a href="{}"><span class="op-badge op-status-{}">{}</span></a>',
-            url,
-            status,
-            label,
-        )
+        return format_html('<a href="{}">{}</a>', url, display.status_badge(latest["status"]))
 
     @admin.display(description="reason")
     def latest_reason(self, call: Call) -> str:
         latest = getattr(call, "latest_operation", None)
         if not latest:
             return "—"
-        # The model's own wording, from the two values the list already has.
-        operation = RecordOperation(
-            completion_reason=latest["completion_reason"] or "",
-            recorder_reason=latest["recorder_reason"] or "",
-        )
-        return operation.completion_reason_label or "—"
+        # From the two values the list already has.
+        key = display.reason_key(latest["completion_reason"] or "", latest["recorder_reason"] or "")
+        return display.reason_label(key) if key else "—"
 
     @admin.display(description="latest")
     def recordings_on_call(self, call: Call) -> str:
-        operations = list(call.operations.order_by("-created_at")[:10])
+        operations = selectors.recent_operations(call, limit=10)
         if not operations:
             return "None yet."
         items = format_html_join(
@@ -167,10 +143,13 @@ class CallAdmin(ReadOnlyAdmin):
     # --- Permissions ----------------------------------------------------------------------
 
     def has_start_recording_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(START_RECORDING)
+        return request.user.has_perm(permissions.START_RECORDING)
 
     def has_hang_up_call_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(HANG_UP_CALL)
+        return request.user.has_perm(permissions.HANG_UP_CALL)
+
+    def has_view_operations_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(permissions.VIEW_OPERATIONS)
 
     # --- Pages ----------------------------------------------------------------------------
 
@@ -225,9 +204,11 @@ class CallAdmin(ReadOnlyAdmin):
         return HttpResponseRedirect(url)
 
     def record_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_start_recording_permission(request):
-            raise PermissionDenied
-        call = get_object_or_404(Call, pk=unquote(object_id))
+        call = self.action_object(
+            request, object_id, allowed=self.has_start_recording_permission(request)
+        )
+        if call is None:
+            return self.missing_object(request, object_id)
         if not call.is_live:
             self.message_user(
                 request,
@@ -318,7 +299,7 @@ class CallAdmin(ReadOnlyAdmin):
         where = "Recording started on " + (
             f"call {started[0].call.graph_id}" if len(started) == 1 else f"{len(started)} calls"
         )
-        if not request.user.has_perm("recordings.view_recordoperation"):
+        if not self.has_view_operations_permission(request):
             self.message_user(request, f"{where}.", messages.SUCCESS)
             fallback = "admin:recordings_call_changelist"
             if not self.has_view_permission(request):
@@ -335,41 +316,37 @@ class CallAdmin(ReadOnlyAdmin):
         return HttpResponseRedirect(reverse("admin:recordings_recordoperation_changelist"))
 
     def hang_up_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_hang_up_call_permission(request):
-            raise PermissionDenied
-        call = get_object_or_404(Call, pk=unquote(object_id))
-        call_url = reverse("admin:recordings_call_change", args=[call.pk])
-        back_url = call_url if self.has_view_permission(request, call) else reverse("admin:index")
-        if not call.is_live:
-            self.message_user(request, f"Call {call.graph_id} has already ended.", messages.INFO)
-            return HttpResponseRedirect(back_url)
-        if request.method == "POST":
-            try:
-                call_services.hang_up(call=call, by=request.user)
-            except service_errors.CallActionRefused as err:
-                self.message_user(request, str(err), messages.ERROR)
-            except service_errors.GraphActionFailed as err:
-                self.message_user(request, err.message, messages.ERROR)
-            else:
-                self.log_change(request, call, "Hung up the call.")
-                self.message_user(
-                    request,
-                    f"Asked Graph to hang up call {call.graph_id}; its state turns to "
-                    "terminated when Graph confirms.",
-                    messages.SUCCESS,
-                )
-            return HttpResponseRedirect(back_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Hang up the call?",
-            "subtitle": None,
-            "call": call,
-            "call_url": back_url,
-            "has_view_permission": self.has_view_permission(request, call),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/recordings/call/hang_up.html", context)
+        return self.confirmed_action(
+            request,
+            object_id,
+            allowed=self.has_hang_up_call_permission(request),
+            back_url=lambda call: self._call_url(request, call),
+            refusal=hang_up_refusal,
+            question=hang_up_question,
+            act=lambda call: self._hang_up(request, call),
+        )
+
+    def _call_url(self, request: HttpRequest, call: Call) -> str:
+        """The call's page, or the index for a user who may not see it."""
+        if self.has_view_permission(request, call):
+            return reverse("admin:recordings_call_change", args=[call.pk])
+        return reverse("admin:index")
+
+    def _hang_up(self, request: HttpRequest, call: Call) -> None:
+        try:
+            call_services.hang_up(call=call, by=request.user)
+        except service_errors.CallActionRefused as err:
+            self.message_user(request, str(err), messages.ERROR)
+        except service_errors.GraphActionFailed as err:
+            self.message_user(request, err.message, messages.ERROR)
+        else:
+            self.log_change(request, call, "Hung up the call.")
+            self.message_user(
+                request,
+                f"Asked Graph to hang up call {call.graph_id}; its state turns to "
+                "terminated when Graph confirms.",
+                messages.SUCCESS,
+            )
 
 
 class PromptInline(admin.TabularInline):

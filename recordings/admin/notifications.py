@@ -1,8 +1,6 @@
 """The notification log: every authenticated POST Graph made to the webhook, read-only, with
 an action to apply selected ones again."""
 
-import json
-
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db.models import Q
@@ -11,15 +9,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from recordings import permissions
 from recordings.admin.base import ReadOnlyAdmin
-from recordings.admin.operations import (
-    CappedCountPaginator,
-    compact_time,
-    pretty_payload,
-    short_id,
-)
-from recordings.graph import PayloadError, parse_notifications
+from recordings.admin.changelist import CappedCountPaginator
+from recordings.display import compact_time, summarize_notification
 from recordings.models import Notification
+from recordings.redaction import pretty_payload
 from recordings.services import notifications as notification_services
 
 
@@ -83,37 +78,6 @@ class ErroredFilter(YesNoFilter):
         return ~Q(error="")
 
 
-def describe(notification: Notification) -> list[tuple[str, str]]:
-    """(what, operation id or "") per item in the POST, read with Recorder's own parser."""
-    try:
-        items = parse_notifications(json.loads(bytes(notification.body)))
-    except (ValueError, PayloadError):
-        return [("unreadable body", "")]
-    said = []
-    for item in items:
-        if item.operation is not None:
-            operation = item.operation
-            words = [operation.status, operation.completion_reason]
-            said.append(
-                (
-                    f"{item.change_type} operation {short_id(operation.id or item.operation_id)}: "
-                    + ", ".join(w for w in words if w),
-                    operation.id or item.operation_id or "",
-                )
-            )
-        elif item.call is not None:
-            said.append(
-                (
-                    f"{item.change_type} call {short_id(item.call_id or '')}: "
-                    f"{item.call.state or '?'}",
-                    "",
-                )
-            )
-        else:
-            said.append((f"{item.change_type} {item.odata_type or item.resource_url}", ""))
-    return said
-
-
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["when", "about", "state", "remote_addr"]
@@ -142,8 +106,7 @@ class NotificationAdmin(ReadOnlyAdmin):
         css = {"all": ["recordings/operations.css"]}
 
     def has_reapply_permission(self, request: HttpRequest) -> bool:
-        # Re-applying moves operations and calls: it needs more than the right to read.
-        return request.user.has_perm(f"{self.opts.app_label}.change_notification")
+        return request.user.has_perm(permissions.REAPPLY_NOTIFICATIONS)
 
     @admin.action(description="Re-apply selected notifications", permissions=["reapply"])
     def reapply(self, request, queryset):
@@ -195,7 +158,7 @@ class NotificationAdmin(ReadOnlyAdmin):
                     if operation_id
                     else what,
                 )
-                for what, operation_id in describe(obj)
+                for what, operation_id in summarize_notification(obj.body).lines()
             ),
         )
 

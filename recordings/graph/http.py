@@ -33,6 +33,7 @@ from recordings.graph.errors import (
     GraphResponseError,
     error_from_response,
 )
+from recordings.redaction import REDACTED, SECRET_FIELDS, redact  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +53,6 @@ LOGGED_BODY_LIMIT = 64 * 1024
 ANSWER_MAX_BYTES = 1024 * 1024
 ERROR_BODY_MAX_BYTES = 64 * 1024
 READ_CHUNK_BYTES = 16 * 1024
-# Credentials that pass through request and response bodies; logs never keep them.
-SECRET_FIELDS = frozenset(
-    {
-        "client_secret",
-        "client_assertion",
-        "access_token",
-        "refresh_token",
-        "recordingAccessToken",
-        "recordResourceAccessToken",
-    }
-)
-REDACTED = "[redacted]"
 
 
 class TokenProvider(Protocol):
@@ -450,14 +439,6 @@ def describe_network_error(err: requests.RequestException) -> str:
     if never_connected(err):
         return f"could not connect: {err}"
     return f"{err.__class__.__name__}: {err}"
-
-
-def redact(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: REDACTED if k in SECRET_FIELDS else redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
 
 
 def body_text(body: bytes, content_type: str = "") -> str:

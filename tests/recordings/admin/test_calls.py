@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 LIST = "/admin/recordings/call/"
 
 
-@pytest.fixture(autouse=True)
-def beta_profile(settings):
-    settings.GRAPH_API_PROFILE = "beta-record"
-    settings.GRAPH_API_BASE_URL = "http://graph.test/beta"
-
-
 def call_page(call):
     return reverse("admin:recordings_call_change", args=[call.pk])
 

@@ -15,12 +15,6 @@ pytestmark = pytest.mark.django_db
 OP_ID = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
 
 
-@pytest.fixture(autouse=True)
-def beta_profile(settings):
-    settings.GRAPH_API_PROFILE = "beta-record"
-    settings.GRAPH_API_BASE_URL = "http://graph.test/beta"
-
-
 @pytest.fixture
 def v1_profile(settings):
     settings.GRAPH_API_PROFILE = "v1.0"

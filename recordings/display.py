@@ -1,0 +1,227 @@
+"""How Recorder shows what it knows, wherever it shows it: the admin's pages, the models' own
+labels and the `record` command all read reasons, states, durations, sizes, ids and times
+here, so each reads the same everywhere.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from recordings.graph import PayloadError, parse_notifications
+from recordings.models import FetchStatus, OperationStatus, Recording, RecordOperation
+
+Reason = RecordOperation.CompletionReason
+RecorderReason = RecordOperation.RecorderReason
+
+# --- Why a recording ended ---------------------------------------------------------------
+
+# How each reason reads at a glance (the colour of its bar): a usable recording, the caller
+# said nothing or left, cancelled or no reason, or something failed.
+REASON_TONE = {
+    Reason.STOP_TONE_DETECTED: "ok",
+    Reason.MAX_RECORD_DURATION_REACHED: "ok",
+    Reason.MAX_SILENCE_TIMEOUT: "ok",
+    Reason.INITIAL_SILENCE_TIMEOUT: "warn",
+    Reason.CALL_TERMINATED: "warn",
+    Reason.OPERATION_CANCELED: "muted",
+    Reason.NONE: "muted",
+    Reason.PLAY_PROMPT_FAILED: "error",
+    Reason.PLAY_BEEP_FAILED: "error",
+    Reason.MEDIA_RECEIVE_TIMEOUT: "error",
+    Reason.UNSPECIFIED_ERROR: "error",
+    RecorderReason.CALL_ENDED: "warn",
+    RecorderReason.OVERDUE: "error",
+}
+NO_REASON = "No reason yet"
+
+
+def reason_key(completion_reason: str, recorder_reason: str) -> str:
+    """The one reason an operation shows, as a raw value ("" while there is none): the
+    model's rule, RecordOperation.shown_reason (Recorder's own reason wins)."""
+    return RecordOperation.shown_reason(completion_reason, recorder_reason)
+
+
+def reason_label(key: str) -> str:
+    """A reason (as `reason_key` gives it) in words."""
+    return RecordOperation.reason_in_words(key) if key else NO_REASON
+
+
+def reason_tone(key: str) -> str:
+    return REASON_TONE.get(key, "muted")
+
+
+def known_reasons() -> list[tuple[str, str]]:
+    """Every reason Recorder knows, in the order pages list them: Graph's documented reasons,
+    then Recorder's. Built from the code, never from a DISTINCT over the table."""
+    return [*Reason.choices, *[(v, label) for v, label in RecorderReason.choices if v]]
+
+
+# --- Operation status ----------------------------------------------------------------------
+
+
+def status_label(status: str) -> str:
+    return OperationStatus(status).label if status in OperationStatus.values else status
+
+
+def status_badge(status: str) -> SafeString:
+    """The status as a coloured badge: the same on the operations list and the call list."""
+    return format_html(
+        '<span class="op-badge op-status-{}">{}</span>', status, status_label(status)
+    )
+
+
+# --- Recorder's copy of the audio ------------------------------------------------------------
+
+
+def fetch_state(recording: Recording | None) -> tuple[str, str]:
+    """(label, detail) for where Recorder's copy of the audio stands."""
+    if recording is None:
+        return "", ""
+    if recording.status == FetchStatus.FAILED:
+        if recording.link_expired_at:
+            return "Link expired or refused", recording.error or (
+                "Graph no longer serves this recording; its audio is lost."
+            )
+        return "Fetch failed", recording.error
+    if recording.status == FetchStatus.PENDING:
+        detail = "Recorder will try again." if recording.attempts else ""
+        return "Waiting to fetch", recording.error or detail
+    labels = {
+        FetchStatus.FETCHING: "Fetching",
+        FetchStatus.STORED: "Stored",
+        FetchStatus.PURGED: "Purged after the retention period",
+    }
+    return labels.get(recording.status, recording.status), ""
+
+
+def fetch_tone(recording: Recording) -> str:
+    return "error" if recording.status == FetchStatus.FAILED else "muted"
+
+
+# --- Numbers, ids and times ------------------------------------------------------------------
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
+
+
+def size_text(size: int | None) -> str:
+    if size is None:
+        return ""
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def short_id(value: str) -> str:
+    return value[:8] + "…" if len(value) > 12 else value
+
+
+def compact_time(value: datetime | None) -> str:
+    """Local time to the second, e.g. 2026-11-30 08:55:27: narrow enough for a list column."""
+    if value is None:
+        return "—"
+    return formats.date_format(timezone.localtime(value), "Y-m-d H:i:s")
+
+
+# --- What a notification said ----------------------------------------------------------------
+
+UNREADABLE = "unreadable body"
+
+
+@dataclass(frozen=True)
+class NotificationItem:
+    """One resource a notification spoke of, in words."""
+
+    change_type: str
+    # "operation", "call", or "" for anything else (participants...).
+    kind: str
+    # The operation's or the call's Graph id.
+    id: str = ""
+    # "completed, stopToneDetected" for an operation, the state for a call.
+    state: str = ""
+    # What the item is about when it is neither: its @odata.type or resource URL.
+    resource: str = ""
+
+    @property
+    def text(self) -> str:
+        if self.kind == "operation":
+            return f"{self.change_type} operation {short_id(self.id)}: {self.state}"
+        if self.kind == "call":
+            return f"{self.change_type} call {short_id(self.id)}: {self.state or '?'}"
+        return f"{self.change_type} {self.resource}"
+
+
+@dataclass(frozen=True)
+class NotificationSummary:
+    items: tuple[NotificationItem, ...] = ()
+    readable: bool = True
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(words, operation id or "") per item: the notification log's "about" column."""
+        if not self.readable:
+            return [(UNREADABLE, "")]
+        return [(item.text, item.id if item.kind == "operation" else "") for item in self.items]
+
+    def about(self, operation_id: str) -> str:
+        """What it said of one operation: an operation's timeline, e.g.
+        "deleted: completed, stopToneDetected (and 1 other item)"."""
+        if not self.readable:
+            return UNREADABLE
+        mine = [
+            item
+            for item in self.items
+            if item.kind == "operation" and item.id.lower() == operation_id.lower()
+        ]
+        text = "; ".join(f"{item.change_type}: {item.state}" for item in mine)
+        others = len(self.items) - len(mine)
+        return (text or "mentions this operation") + (
+            f" (and {others} other item{'s' if others != 1 else ''})" if others else ""
+        )
+
+
+def summarize_notification(body: bytes | memoryview) -> NotificationSummary:
+    """What a stored POST said, read with the parser that applies it."""
+    try:
+        parsed = parse_notifications(bytes(body))
+    except (ValueError, PayloadError):
+        return NotificationSummary(readable=False)
+    items = []
+    for item in parsed:
+        if item.operation is not None:
+            words = (item.operation.status, item.operation.completion_reason)
+            items.append(
+                NotificationItem(
+                    change_type=item.change_type,
+                    kind="operation",
+                    id=item.operation.id or item.operation_id,
+                    state=", ".join(w for w in words if w),
+                )
+            )
+        elif item.call is not None:
+            items.append(
+                NotificationItem(
+                    change_type=item.change_type,
+                    kind="call",
+                    id=item.call_id,
+                    state=item.call.state,
+                )
+            )
+        else:
+            items.append(
+                NotificationItem(
+                    change_type=item.change_type,
+                    kind="",
+                    resource=item.odata_type or item.resource_url,
+                )
+            )
+    return NotificationSummary(items=tuple(items))

@@ -1,0 +1,178 @@
+"""The reads the operator pages need: counts, searches, an operation's timeline and each
+call's latest operation.
+
+Built to stay fast on a year of data (a million operations): each query here is served by an
+index of its table, and none walks the whole table for a page.
+"""
+
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import (
+    BinaryField,
+    BooleanField,
+    Count,
+    Func,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import JSONObject, Lower
+from django.db.models.lookups import Exact
+from django.utils import timezone
+
+from recordings.display import reason_key
+from recordings.models import Call, GraphExchange, Notification, Recording, RecordOperation
+
+# --- Counts -----------------------------------------------------------------------------------
+
+
+def reason_counts(*, since: datetime | None) -> dict[str, int]:
+    """Operations per completion reason (as `display.reason_key` gives it) created since
+    `since` (all when None): one GROUP BY, the created_at range served by its index."""
+    queryset = RecordOperation.objects.order_by()
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    counts: dict[str, int] = {}
+    rows = queryset.values_list("completion_reason", "recorder_reason").annotate(n=Count("pk"))
+    for completion_reason, recorder_reason, n in rows:
+        key = reason_key(completion_reason, recorder_reason)
+        counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+# --- Searches ---------------------------------------------------------------------------------
+
+SEARCH_MAX_MATCHES = 1000
+
+
+def search_operations(queryset: QuerySet, term: str) -> QuerySet:
+    """Whole ids, in any letter case, where the admin's default (icontains) would scan a
+    year of operations on every search.
+
+    The matching keys are found first, each way by its own small query (the graph id by its
+    case-insensitive unique index, the call by its own and then its operations by the call
+    index, the client context), and the list then filters on those keys. Put as one OR into
+    the list's query instead, PostgreSQL walks the whole created_at index for the few
+    matches: seconds at a million rows.
+    """
+    term = term.strip()
+    if not term:
+        return queryset
+    ids = RecordOperation.objects.order_by().values_list("pk", flat=True)
+    calls = Call.objects.with_graph_id(term).order_by().values("pk")
+    ways = (
+        ids.filter(Exact(Lower("graph_id"), term.lower())),
+        ids.filter(call__in=calls),
+        ids.filter(client_context=term),
+    )
+    matches = set().union(*(way[:SEARCH_MAX_MATCHES] for way in ways))
+    return queryset.filter(pk__in=matches)
+
+
+def search_calls(queryset: QuerySet, term: str) -> QuerySet:
+    """A call by its whole id, in any letter case (through the LOWER(graph_id) unique
+    index), or by part of the caller's number or name."""
+    term = term.strip()
+    if not term:
+        return queryset
+    matches = (
+        Q(Exact(Lower("graph_id"), term.lower()))
+        | Q(caller_id__icontains=term)
+        | Q(caller_name__icontains=term)
+    )
+    return queryset.filter(matches)
+
+
+# --- A call's operations ----------------------------------------------------------------------
+
+
+def latest_operation() -> Subquery:
+    """The call's newest operation as one small JSON value, for each row of the list.
+
+    One correlated subquery a row, answered by the (call, -created_at) index with a LIMIT 1:
+    the list pays for its page of rows, never for the million operations behind them.
+    """
+    newest = RecordOperation.objects.filter(call=OuterRef("pk")).order_by("-created_at")
+    return Subquery(
+        newest.values(
+            data=JSONObject(
+                pk="pk",
+                status="status",
+                completion_reason="completion_reason",
+                recorder_reason="recorder_reason",
+            )
+        )[:1],
+        output_field=JSONField(),
+    )
+
+
+def recent_operations(call: Call, *, limit: int = 10) -> list[RecordOperation]:
+    return list(call.operations.order_by("-created_at")[:limit])
+
+
+def recording_of(operation: RecordOperation) -> Recording | None:
+    try:
+        return operation.recording
+    except ObjectDoesNotExist:
+        return None
+
+
+# --- An operation's timeline ------------------------------------------------------------------
+
+
+class BytesContain(Func):
+    """True where a binary column holds `needle` (bytes): instr() on SQLite, position() on
+    PostgreSQL. Both compare bytes, so a body that is not valid UTF-8 can't break the query
+    (a cast to text would raise on PostgreSQL, and its LIKE on bytea matches the hex form)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, needle: bytes):
+        super().__init__(expression, Value(needle, output_field=BinaryField()))
+
+    def as_sql(self, compiler, connection, **extra):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        needle, needle_params = compiler.compile(self.source_expressions[1])
+        if connection.vendor == "postgresql":
+            return f"position({needle} in {column}) > 0", (*needle_params, *column_params)
+        return f"instr({column}, {needle}) > 0", (*column_params, *needle_params)
+
+
+# Notifications have no key to operations (one POST may name several), so the timeline finds
+# them by the operation id in the body. That is a substring test, which no index serves: it
+# is bounded to the operation's lifetime, from a little before the request was saved (Graph
+# may answer before Recorder has stored its own request's outcome) to a while after it
+# finished (late duplicates), which the received_at index serves. Only the notifications of
+# those minutes are read, however large the table grows. A very late redelivery falls
+# outside the window and is still in the notification log.
+TIMELINE_BEFORE = timedelta(minutes=1)
+TIMELINE_AFTER = timedelta(minutes=15)
+TIMELINE_MAX_NOTIFICATIONS = 200
+
+
+def notifications_for(operation: RecordOperation) -> QuerySet:
+    """The notifications that name the operation, oldest first, at most
+    TIMELINE_MAX_NOTIFICATIONS."""
+    start = operation.record_request.requested_at - TIMELINE_BEFORE
+    end = (operation.finished_at or timezone.now()) + TIMELINE_AFTER
+    # Graph ids come in more than one letter case across payload eras.
+    needles = {operation.graph_id, operation.graph_id.lower(), operation.graph_id.upper()}
+    mentions = reduce(or_, (Q(BytesContain("body", n.encode())) for n in sorted(needles)))
+    return (
+        Notification.objects.filter(received_at__range=(start, end))
+        .filter(mentions)
+        .order_by("received_at", "pk")[:TIMELINE_MAX_NOTIFICATIONS]
+    )
+
+
+def exchanges_for(operation: RecordOperation) -> QuerySet:
+    """Every request Recorder sent Graph for the operation, its record request included."""
+    return GraphExchange.objects.filter(
+        Q(operation=operation) | Q(record_request_id=operation.record_request_id)
+    ).order_by("started_at", "pk")

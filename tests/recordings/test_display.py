@@ -1,0 +1,102 @@
+"""The rules of display every page and the record command share."""
+
+import json
+
+import pytest
+
+from recordings import display
+from recordings.models import RecordOperation
+from tests.conftest import contract_sample
+
+OP_ID = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
+CLOSED_OVERDUE = "Closed by Recorder: running far past its maximum duration"
+
+
+# --- Which reason an operation shows ------------------------------------------------------
+
+
+def test_recorders_own_reason_wins_over_graphs():
+    key = display.reason_key("stopToneDetected", "overdue")
+    assert key == "overdue"
+    assert display.reason_label(key) == CLOSED_OVERDUE
+    assert display.reason_tone(key) == "error"
+
+
+def test_graphs_reason_shows_while_recorder_has_none():
+    key = display.reason_key("stopToneDetected", "")
+    assert key == "stopToneDetected"
+    assert display.reason_label(key) == "Stop tone detected"
+    assert display.reason_tone(key) == "ok"
+
+
+def test_an_operation_without_a_reason_says_so():
+    assert display.reason_key("", "") == ""
+    assert display.reason_label("") == display.NO_REASON
+
+
+def test_a_reason_graph_does_not_document_is_shown_as_sent():
+    assert display.reason_label("callerWentFishing") == "callerWentFishing"
+    assert display.reason_tone("callerWentFishing") == "muted"
+
+
+@pytest.mark.parametrize(
+    ("completion_reason", "recorder_reason", "label"),
+    [
+        ("stopToneDetected", "overdue", CLOSED_OVERDUE),
+        ("maxSilenceTimeout", "", "Max silence timeout"),
+        ("", "", ""),
+    ],
+)
+def test_the_models_label_follows_the_same_precedence(completion_reason, recorder_reason, label):
+    operation = RecordOperation(
+        completion_reason=completion_reason, recorder_reason=recorder_reason
+    )
+    assert operation.completion_reason_label == label
+
+
+# --- What a notification said --------------------------------------------------------------
+
+
+def test_a_notification_is_summed_up_per_item_with_its_operation_id():
+    body = json.dumps(contract_sample("v1.0/notification-completed")).encode()
+    summary = display.summarize_notification(body)
+    assert summary.lines() == [
+        ("deleted operation 0fe0623f…: completed, maxRecordDurationReached", OP_ID)
+    ]
+    assert summary.about(OP_ID.upper()) == "deleted: completed, maxRecordDurationReached"
+
+
+def test_the_timeline_counts_what_a_notification_said_of_other_resources():
+    payload = contract_sample("v1.0/notification-completed")
+    payload["value"] += contract_sample("v1.0/notification-call-established")["value"]
+    summary = display.summarize_notification(memoryview(json.dumps(payload).encode()))
+    assert summary.about(OP_ID) == "deleted: completed, maxRecordDurationReached (and 1 other item)"
+    assert summary.lines()[1] == ("updated call 421f1100…: established", "")
+
+
+def test_a_body_the_parser_cannot_read_is_called_unreadable():
+    summary = display.summarize_notification(b"{not json")
+    assert summary.lines() == [("unreadable body", "")]
+    assert summary.about(OP_ID) == "unreadable body"
+
+
+# --- Numbers, ids ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(None, "—"), (4.25, "4.2 s"), (75.0, "1 min 15.0 s")]
+)
+def test_durations_read_in_seconds_then_minutes(seconds, text):
+    assert display.duration_text(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("size", "text"), [(None, ""), (900, "900 bytes"), (136_000, "132.8 KB"), (3 << 20, "3.0 MB")]
+)
+def test_sizes_read_in_the_largest_fitting_unit(size, text):
+    assert display.size_text(size) == text
+
+
+def test_a_long_id_is_shortened_and_a_short_one_kept():
+    assert display.short_id(OP_ID) == "0fe0623f…"
+    assert display.short_id("op-1") == "op-1"
