@@ -26,7 +26,10 @@ class SilentHost:
 
     def __init__(self):
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/recording"
+        # On loopback only the emulator's recording route is fetched: the audio worker
+        # takes this host for the emulator (RECORDER_BASE_URL=base_url).
+        self.base_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.url = f"{self.base_url}/emulator/recordings/recording"
         self.held: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -83,7 +86,10 @@ def test_a_call_is_answered_in_time_while_the_audio_worker_hangs_on_a_fetch(reco
     recorder.start_worker(queues="calls")
     # Each fetch waits on the silent host far longer than Graph waits for an answer.
     recorder.start_worker(
-        queues="default", RECORDING_DOWNLOAD_HOSTS=hosts, RECORDING_FETCH_TIMEOUT="60"
+        queues="default",
+        RECORDING_DOWNLOAD_HOSTS=hosts,
+        RECORDING_FETCH_TIMEOUT="60",
+        RECORDER_BASE_URL=silent_host.base_url,
     )
     recorder.wait_for(
         lambda: DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).exists(),
