@@ -43,8 +43,6 @@ LIVE_CALL_STATES = (CallState.INCOMING, CallState.ESTABLISHING, CallState.ESTABL
 
 
 class Call(models.Model):
-    State = CallState
-
     class EndedBy(models.TextChoices):
         NOBODY = "", "-"
         BOT = "bot", "the bot (DELETE)"
@@ -52,7 +50,7 @@ class Call(models.Model):
         RING_TIMEOUT = "ring-timeout", "nobody answered"
 
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
-    state = models.CharField(max_length=16, choices=State, default=State.INCOMING)
+    state = models.CharField(max_length=16, choices=CallState, default=CallState.INCOMING)
     caller = models.CharField(max_length=64)
     script = models.TextField(blank=True)
     tenant_id = models.CharField(max_length=64)
@@ -88,8 +86,6 @@ class OperationStatus(models.TextChoices):
 
 
 class Operation(models.Model):
-    Status = OperationStatus
-
     class Kind(models.TextChoices):
         RECORD = "record"
         CANCEL_MEDIA_PROCESSING = "cancelMediaProcessing"
@@ -102,7 +98,9 @@ class Operation(models.Model):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=32, choices=Kind, default=Kind.RECORD)
     profile = models.CharField(max_length=16, choices=Profile)
-    status = models.CharField(max_length=16, choices=Status, default=Status.RUNNING)
+    status = models.CharField(
+        max_length=16, choices=OperationStatus, default=OperationStatus.RUNNING
+    )
     client_context = models.CharField(max_length=256, blank=True)
     # The validated request, normalised (see validation.py); the runner works from it.
     parameters = models.JSONField(default=dict, blank=True)
@@ -143,11 +141,11 @@ class Operation(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+        return self.status in (OperationStatus.COMPLETED, OperationStatus.FAILED)
 
     @property
     def has_recording(self) -> bool:
-        return self.status == self.Status.COMPLETED and bool(self.recording_file)
+        return self.status == OperationStatus.COMPLETED and bool(self.recording_file)
 
 
 class FaultName(models.TextChoices):
@@ -191,14 +189,12 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     """One notification POST (a duplicate is its own row), with what became of it."""
 
-    Status = DeliveryStatus
-
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="deliveries")
     operation_id = models.CharField(max_length=64, blank=True)
     summary = models.CharField(max_length=200)
     url = models.CharField(max_length=2000)
     payload = models.JSONField()
-    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    status = models.CharField(max_length=16, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
     http_status = models.IntegerField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)

@@ -20,7 +20,7 @@ import requests
 from django.utils import timezone
 
 from graph_emulator import background, clock, faults, signing
-from graph_emulator.models import Call, Delivery, FaultName
+from graph_emulator.models import Call, Delivery, DeliveryStatus, FaultName
 from graph_emulator.payloads import V1, envelope
 from graph_emulator.transport import NotLoopback, check_loopback, post_json
 
@@ -47,19 +47,19 @@ def notify(
         payload=envelope([notification], profile=profile),
     )
     if faults.take(FaultName.DROP_NOTIFICATIONS) is not None:
-        _close(delivery, Delivery.Status.DROPPED, error="drop_notifications fault")
+        _close(delivery, DeliveryStatus.DROPPED, error="drop_notifications fault")
         return delivery
     try:
         check_loopback(delivery.url)
     except NotLoopback as err:
-        _close(delivery, Delivery.Status.REFUSED, error=str(err))
+        _close(delivery, DeliveryStatus.REFUSED, error=str(err))
         return delivery
 
     held = _claim_held(call) if may_hold else None
     if held is None and may_hold:
         params = faults.take(FaultName.REORDER_NOTIFICATIONS)
         if params is not None:
-            Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.HELD)
+            Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.HELD)
             hold = clock.to_real(float(params.get("hold_seconds", 2)))
             background.spawn(_release_after, delivery.pk, hold, name=f"hold-{delivery.pk}")
             return delivery
@@ -79,16 +79,16 @@ def record_lost(*, call: Call, notification: dict, summary: str, operation_id: s
         url=call.callback_url,
         payload=envelope([notification], profile=profile),
     )
-    _close(delivery, Delivery.Status.DROPPED, error="lose_completion_on_hangup fault")
+    _close(delivery, DeliveryStatus.DROPPED, error="lose_completion_on_hangup fault")
 
 
 def _claim_held(call: Call) -> Delivery | None:
-    for held in Delivery.objects.filter(call=call, status=Delivery.Status.HELD).order_by("id"):
+    for held in Delivery.objects.filter(call=call, status=DeliveryStatus.HELD).order_by("id"):
         # Conditional, so the hold timer and a later notification cannot both send it.
-        if Delivery.objects.filter(pk=held.pk, status=Delivery.Status.HELD).update(
-            status=Delivery.Status.PENDING
+        if Delivery.objects.filter(pk=held.pk, status=DeliveryStatus.HELD).update(
+            status=DeliveryStatus.PENDING
         ):
-            held.status = Delivery.Status.PENDING
+            held.status = DeliveryStatus.PENDING
             background.wake(f"hold:{held.pk}")
             return held
     return None
@@ -101,8 +101,8 @@ def _release_after(delivery_id: int, seconds: float) -> None:
         background.wakeup_event(key).wait(seconds)
     finally:
         background.forget_wakeup(key)
-    if Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.HELD).update(
-        status=Delivery.Status.PENDING
+    if Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.HELD).update(
+        status=DeliveryStatus.PENDING
     ):
         _send(Delivery.objects.get(pk=delivery_id))
 
@@ -124,7 +124,7 @@ def _send(delivery: Delivery, *, duplicate: bool = False) -> None:
             http_status = post_json(delivery.url, body, headers)
             error = ""
         except NotLoopback as err:
-            _close(delivery, Delivery.Status.REFUSED, error=str(err), attempts=attempt)
+            _close(delivery, DeliveryStatus.REFUSED, error=str(err), attempts=attempt)
             return
         except requests.RequestException as err:
             http_status = None
@@ -136,7 +136,7 @@ def _send(delivery: Delivery, *, duplicate: bool = False) -> None:
     ok = http_status is not None and 200 <= http_status < 300
     _close(
         delivery,
-        Delivery.Status.SENT if ok else Delivery.Status.FAILED,
+        DeliveryStatus.SENT if ok else DeliveryStatus.FAILED,
         http_status=http_status,
         attempts=attempts,
         error=error,

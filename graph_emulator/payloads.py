@@ -3,7 +3,7 @@
 
 from datetime import UTC, datetime
 
-from graph_emulator.models import Call, Operation
+from graph_emulator.models import Call, CallState, Operation
 
 BETA = Operation.Profile.BETA_RECORD
 V1 = Operation.Profile.V1
@@ -45,7 +45,7 @@ def _source(call: Call) -> dict:
 
 
 def _media_state(call: Call) -> dict:
-    audio = "active" if call.state == Call.State.ESTABLISHED else "inactive"
+    audio = "active" if call.state == CallState.ESTABLISHED else "inactive"
     return {"@odata.type": "#microsoft.graph.callMediaState", "audio": audio}
 
 
@@ -85,14 +85,14 @@ def call_notification(call: Call, change_type: str) -> dict:
     }
     if call.is_live:
         data["direction"] = "incoming"
-        if call.state == Call.State.ESTABLISHED:
+        if call.state == CallState.ESTABLISHED:
             data["mediaState"] = _media_state(call)
         data["source"] = _source(call)
-        if call.state == Call.State.INCOMING:
+        if call.state == CallState.INCOMING:
             data["tenantId"] = call.tenant_id
             data["requestedModalities"] = ["audio"]
     info = result_info(call.result_code, call.result_subcode, call.result_message)
-    if call.state == Call.State.TERMINATED and info:
+    if call.state == CallState.TERMINATED and info:
         data["resultInfo"] = info
     return {
         "@odata.type": "#microsoft.graph.commsNotification",

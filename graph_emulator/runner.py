@@ -10,7 +10,7 @@ from django.utils import timezone
 from graph_emulator import background, clock, faults
 from graph_emulator.audio import PromptError, prompt_seconds
 from graph_emulator.engine import Outcome, PromptPlay, RecordParams, plan_recording
-from graph_emulator.models import FaultName, Operation
+from graph_emulator.models import FaultName, Operation, OperationStatus
 from graph_emulator.script import Script, ScriptError, parse_script
 from graph_emulator.transport import fetch_prompt
 
@@ -56,7 +56,7 @@ def play_record_operation(op_id: str) -> Outcome | None:
     """The outcome the operation reached at its planned end, still running; None when it
     was not running, or a cancel or a hang-up settled it meanwhile."""
     op = Operation.objects.select_related("call").filter(pk=op_id).first()
-    if op is None or op.status != Operation.Status.RUNNING:
+    if op is None or op.status != OperationStatus.RUNNING:
         return None
     params = params_of(op.parameters)
     media_error = faults.take(FaultName.MEDIA_ERROR) is not None
@@ -73,7 +73,7 @@ def play_record_operation(op_id: str) -> Outcome | None:
         beep_fails=beep_fails,
         media_error=media_error,
     )
-    if not Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).update(
+    if not Operation.objects.filter(pk=op_id, status=OperationStatus.RUNNING).update(
         plan=outcome.to_json(), timeline_started_at=timezone.now()
     ):
         return None
@@ -83,7 +83,7 @@ def play_record_operation(op_id: str) -> Outcome | None:
         while (remaining := deadline - time.monotonic()) > 0:
             if wakeup.wait(min(POLL_SECONDS, remaining)):
                 return None
-            if not Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).exists():
+            if not Operation.objects.filter(pk=op_id, status=OperationStatus.RUNNING).exists():
                 return None
         return outcome
     finally:

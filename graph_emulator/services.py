@@ -21,7 +21,14 @@ from graph_emulator import background, clock, faults, notifications, payloads, r
 from graph_emulator.audio import RATE, recording_chunks, speech_chunks, write_wav
 from graph_emulator.engine import Outcome, canceled, cut
 from graph_emulator.errors import bad_request, call_not_found
-from graph_emulator.models import LIVE_CALL_STATES, Call, FaultName, Operation
+from graph_emulator.models import (
+    LIVE_CALL_STATES,
+    Call,
+    CallState,
+    FaultName,
+    Operation,
+    OperationStatus,
+)
 from graph_emulator.script import parse_script
 from graph_emulator.transport import check_loopback
 
@@ -101,8 +108,8 @@ def _ring_timer(call_id: str) -> None:
 
 def _end_unanswered(call_id: str) -> bool:
     code, subcode, message = NOT_ANSWERED
-    won = Call.objects.filter(pk=call_id, state=Call.State.INCOMING).update(
-        state=Call.State.TERMINATED,
+    won = Call.objects.filter(pk=call_id, state=CallState.INCOMING).update(
+        state=CallState.TERMINATED,
         ended_by=Call.EndedBy.RING_TIMEOUT,
         ended_at=timezone.now(),
         result_code=code,
@@ -130,7 +137,7 @@ def find_live_call(call_id: str) -> Call:
     if call is None:
         raise call_not_found()
     if (
-        call.state == Call.State.INCOMING
+        call.state == CallState.INCOMING
         and clock.emulated_since(call.created_at) > answer_timeout()
         and _end_unanswered(call.id)
     ):
@@ -142,13 +149,13 @@ def find_live_call(call_id: str) -> Call:
 
 
 def answer_call(*, call: Call, callback_uri: str) -> None:
-    if call.state != Call.State.INCOMING:
+    if call.state != CallState.INCOMING:
         raise bad_request(f"The call is {call.state}: only an incoming call can be answered.")
     if clock.emulated_since(call.created_at) > answer_timeout():
         _end_unanswered(call.id)
         raise call_not_found()
-    won = Call.objects.filter(pk=call.pk, state=Call.State.INCOMING).update(
-        state=Call.State.ESTABLISHING,
+    won = Call.objects.filter(pk=call.pk, state=CallState.INCOMING).update(
+        state=CallState.ESTABLISHING,
         callback_url=callback_uri,
         answered_at=timezone.now(),
         etag=F("etag") + 1,
@@ -162,8 +169,8 @@ def answer_call(*, call: Call, callback_uri: str) -> None:
 def _establish(call_id: str) -> None:
     _notify_call(call_id, "updated")
     time.sleep(clock.to_real(ESTABLISH_DELAY))
-    if Call.objects.filter(pk=call_id, state=Call.State.ESTABLISHING).update(
-        state=Call.State.ESTABLISHED, etag=F("etag") + 1
+    if Call.objects.filter(pk=call_id, state=CallState.ESTABLISHING).update(
+        state=CallState.ESTABLISHED, etag=F("etag") + 1
     ):
         _notify_call(call_id, "updated")
 
@@ -182,7 +189,7 @@ def caller_hangs_up(call_id: str) -> None:
 
 def _start_ending(call_id: str, by: str) -> bool:
     won = Call.objects.filter(pk=call_id, state__in=LIVE_CALL_STATES).update(
-        state=Call.State.TERMINATING,
+        state=CallState.TERMINATING,
         ended_by=by,
         ended_at=timezone.now(),
         etag=F("etag") + 1,
@@ -195,13 +202,13 @@ def _start_ending(call_id: str, by: str) -> bool:
 def end_call(call_id: str) -> None:
     """After `_start_ending`: settle a running recording, then terminating, terminated."""
     for op in Operation.objects.filter(
-        call_id=call_id, kind=Operation.Kind.RECORD, status=Operation.Status.RUNNING
+        call_id=call_id, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
     ):
         finish_operation(op.id, outcome_at_hangup(op), after_hangup=True)
     _notify_call(call_id, "updated")
     code, subcode, message = ENDED
-    if Call.objects.filter(pk=call_id, state=Call.State.TERMINATING).update(
-        state=Call.State.TERMINATED,
+    if Call.objects.filter(pk=call_id, state=CallState.TERMINATING).update(
+        state=CallState.TERMINATED,
         result_code=code,
         result_subcode=subcode,
         result_message=message,
@@ -216,7 +223,7 @@ def end_call(call_id: str) -> None:
 def start_record(
     *, call: Call, profile: str, params: dict, location_for: Callable[[str], str]
 ) -> Operation:
-    if call.state != Call.State.ESTABLISHED:
+    if call.state != CallState.ESTABLISHED:
         raise bad_request(
             f"The call is {call.state}; record works only on an established call. "
             "Wait for its 'established' notification."
@@ -227,7 +234,7 @@ def start_record(
         call=call,
         profile=profile,
         kind=Operation.Kind.RECORD,
-        status=Operation.Status.RUNNING,
+        status=OperationStatus.RUNNING,
         client_context=params.get("clientContext", ""),
         parameters=params,
         recording_location=location_for(op_id),
@@ -238,7 +245,7 @@ def start_record(
             op.save(force_insert=True)
     except IntegrityError:
         running = Operation.objects.filter(
-            call=call, kind=Operation.Kind.RECORD, status=Operation.Status.RUNNING
+            call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
         ).first()
         which = f" ({running.id})" if running else ""
         raise bad_request(
@@ -265,12 +272,12 @@ def cancel_media_processing(*, call: Call, profile: str, client_context: str) ->
         call=call,
         profile=profile,
         kind=Operation.Kind.CANCEL_MEDIA_PROCESSING,
-        status=Operation.Status.COMPLETED,
+        status=OperationStatus.COMPLETED,
         client_context=client_context,
         completed_at=now,
     )
     for op in Operation.objects.filter(
-        call=call, kind=Operation.Kind.RECORD, status=Operation.Status.RUNNING
+        call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
     ):
         elapsed = clock.emulated_since(op.timeline_started_at) if op.timeline_started_at else 0
         # Settled now, so the operation reads failed as soon as this request answers;
@@ -293,7 +300,7 @@ def settle_overdue(call: Call) -> None:
     their plan says when they end, and that time is well past."""
     now = timezone.now()
     running = Operation.objects.filter(
-        call=call, kind=Operation.Kind.RECORD, status=Operation.Status.RUNNING
+        call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
     )
     for op in running:
         if op.plan and op.timeline_started_at:
@@ -319,7 +326,7 @@ def finish_operation(
     op_id: str, outcome: Outcome, *, after_hangup: bool = False, send: bool = True
 ) -> bool:
     """Settle a running operation with `outcome`. True for the one caller that wins."""
-    op = Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).first()
+    op = Operation.objects.filter(pk=op_id, status=OperationStatus.RUNNING).first()
     if op is None:
         return False
     part = None
@@ -336,7 +343,7 @@ def finish_operation(
         if faults.take(FaultName.EXPIRE_LINKS) is not None:
             expires = now
     result = outcome.result
-    won = Operation.objects.filter(pk=op_id, status=Operation.Status.RUNNING).update(
+    won = Operation.objects.filter(pk=op_id, status=OperationStatus.RUNNING).update(
         status=result.status,
         completion_reason=outcome.reason,
         result_code=result.code,
@@ -410,7 +417,7 @@ def make_bench_recording(*, seconds: float, location_for: Callable[[str], str]) 
         raise ValueError(f"seconds must be more than 0 and at most {MAX_BENCH_SECONDS}.")
     now = timezone.now()
     call = Call.objects.create(
-        state=Call.State.TERMINATED,
+        state=CallState.TERMINATED,
         caller="bench",
         tenant_id=settings.EMULATOR_TENANT_ID,
         callback_url="",
@@ -424,7 +431,7 @@ def make_bench_recording(*, seconds: float, location_for: Callable[[str], str]) 
         call=call,
         profile=Operation.Profile.BETA_RECORD,
         kind=Operation.Kind.RECORD,
-        status=Operation.Status.COMPLETED,
+        status=OperationStatus.COMPLETED,
         completion_reason="maxRecordDurationReached",
         recording_location=location_for(op_id),
         access_token=secrets.token_urlsafe(32),

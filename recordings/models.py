@@ -50,15 +50,13 @@ CallState = _graph_choices("CallState", CALL_STATES)
 
 
 class Call(models.Model):
-    State = CallState
-
     # Graph's INCOMING and OUTGOING, and UNKNOWN while Graph has not said.
     Direction = _graph_choices(
         "Direction", (*CALL_DIRECTIONS, "unknown"), qualname="Call.Direction"
     )
 
     graph_id = models.CharField("Graph call id", max_length=128)
-    state = models.CharField(max_length=32, choices=State, default=State.INCOMING)
+    state = models.CharField(max_length=32, choices=CallState, default=CallState.INCOMING)
     direction = models.CharField(max_length=16, choices=Direction, default=Direction.UNKNOWN)
     caller_id = models.CharField(max_length=256, blank=True)
     caller_name = models.CharField(max_length=256, blank=True)
@@ -94,7 +92,7 @@ class Call(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.state not in (self.State.TERMINATING, self.State.TERMINATED)
+        return self.state not in (CallState.TERMINATING, CallState.TERMINATED)
 
 
 class RequestStatus(models.TextChoices):
@@ -109,8 +107,6 @@ class RecordRequest(models.Model):
 
     A blank (None) parameter was not sent, so Graph applied its own default.
     """
-
-    Status = RequestStatus
 
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="record_requests")
     profile = models.CharField(max_length=16, choices=Profile)
@@ -129,7 +125,7 @@ class RecordRequest(models.Model):
     stream_while_recording = models.BooleanField(null=True, blank=True)
     recording_format = models.CharField(max_length=16, blank=True)
 
-    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    status = models.CharField(max_length=16, choices=RequestStatus, default=RequestStatus.PENDING)
     client_request_id = models.UUIDField(default=uuid.uuid4)
     graph_request_id = models.CharField(max_length=128, blank=True)
     body_sent = models.JSONField(null=True, blank=True)
@@ -192,8 +188,6 @@ OperationStatus = _graph_choices("OperationStatus", OPERATION_STATUSES)
 
 
 class RecordOperation(models.Model):
-    Status = OperationStatus
-
     class CompletionReason(models.TextChoices):
         # Graph's documented values; anything else Graph sends is stored as it came.
         OPERATION_CANCELED = "operationCanceled", "Operation canceled"
@@ -216,7 +210,7 @@ class RecordOperation(models.Model):
         OVERDUE = "overdue", "Closed by Recorder: running far past its maximum duration"
 
     # Where a status stops moving (the ranks it moves through: recordings.services.states).
-    FINAL_STATUSES = (Status.COMPLETED, Status.FAILED)
+    FINAL_STATUSES = (OperationStatus.COMPLETED, OperationStatus.FAILED)
 
     graph_id = models.CharField("Graph operation id", max_length=128)
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="operations")
@@ -225,7 +219,9 @@ class RecordOperation(models.Model):
     )
     # The request's profile, kept here too so the operations list filters on one table.
     profile = models.CharField(max_length=16, choices=Profile, default=Profile.BETA_RECORD)
-    status = models.CharField(max_length=16, choices=Status, default=Status.RUNNING)
+    status = models.CharField(
+        max_length=16, choices=OperationStatus, default=OperationStatus.RUNNING
+    )
     completion_reason = models.CharField(max_length=64, blank=True)
     recorder_reason = models.CharField(
         max_length=16, choices=RecorderReason, default=RecorderReason.NONE, blank=True
@@ -329,8 +325,6 @@ class Recording(models.Model):
     Created (pending) when an operation completes with a location; exactly one per
     operation, which is what keeps a duplicate completion or two workers from fetching twice.
     """
-
-    Status = FetchStatus
 
     operation = models.OneToOneField(
         RecordOperation, on_delete=models.PROTECT, related_name="recording"

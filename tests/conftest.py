@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings as django_settings
 from django.db import connections
 
+from recordings.models import RequestStatus
+
 REPO = Path(__file__).resolve().parents[1]
 # The Graph request, response and notification samples the suite reads: its own fixtures.
 CONTRACT = REPO / "tests" / "fixtures" / "graph"
@@ -53,7 +55,7 @@ def create_operation(
         call=call,
         profile=profile,
         client_context=client_context,
-        status=RecordRequest.Status.ACCEPTED,
+        status=RequestStatus.ACCEPTED,
         max_record_duration=max_record_duration,
     )
     return RecordOperation.objects.create(

@@ -12,7 +12,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from recordings.models import Call, Recording
+from recordings.models import Call, CallState, Recording
 from recordings.tasks import fetch_recording_task
 from tests.conftest import create_operation
 
@@ -58,7 +58,7 @@ def silent_host():
 def pending_fetches(recorder, location: str, count: int) -> list[Recording]:
     recordings = []
     for n in range(count):
-        call = Call.objects.create(graph_id=f"earlier-call-{n}", state=Call.State.TERMINATED)
+        call = Call.objects.create(graph_id=f"earlier-call-{n}", state=CallState.TERMINATED)
         operation = create_operation(
             graph_id=f"earlier-op-{n}",
             call=call,
@@ -100,7 +100,7 @@ def test_a_call_is_answered_in_time_while_the_audio_worker_hangs_on_a_fetch(reco
     call_id = recorder.ring("speak 5")
     # Established: the emulator took the answer, which it refuses after Graph's 15 s.
     recorder.wait_for(
-        lambda: Call.objects.with_graph_id(call_id).filter(state=Call.State.ESTABLISHED).exists(),
+        lambda: Call.objects.with_graph_id(call_id).filter(state=CallState.ESTABLISHED).exists(),
         timeout=GRAPH_ANSWER_WINDOW,
         what=f"call {call_id} to be answered within Graph's {GRAPH_ANSWER_WINDOW:.0f} s",
     )

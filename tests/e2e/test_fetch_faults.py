@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from recordings.models import Call, FetchStatus, Recording
+from recordings.models import Call, CallState, FetchStatus, Recording
 from recordings.tasks import fetch_recording_task
 from tests.conftest import create_operation
 from tests.support.hosts import Host, answering, dripping, gzip_bomb
@@ -19,7 +19,7 @@ TOKEN = "fault-token"
 
 
 def pending_recording(location: str) -> Recording:
-    call = Call.objects.create(graph_id="fault-call", state=Call.State.TERMINATED)
+    call = Call.objects.create(graph_id="fault-call", state=CallState.TERMINATED)
     operation = create_operation(
         graph_id="fault-op",
         call=call,

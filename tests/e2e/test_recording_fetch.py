@@ -23,6 +23,7 @@ from django_tasks_db.models import DBTaskResult
 
 from recordings.models import (
     Call,
+    CallState,
     FetchStatus,
     GraphExchange,
     Recording,
@@ -162,7 +163,7 @@ def test_two_workers_on_postgresql_fetch_once_and_keep_one_file(recorder):
     audio = wav_bytes(2.0)
     server = CountingRecordingServer(audio, token="op-token", delay=0.5)
     try:
-        call = Call.objects.create(graph_id="two-workers-call", state=Call.State.TERMINATED)
+        call = Call.objects.create(graph_id="two-workers-call", state=CallState.TERMINATED)
         operation = create_operation(
             graph_id="two-workers-op",
             call=call,
@@ -262,7 +263,7 @@ def test_a_reconcile_racing_the_retry_on_postgresql_makes_one_recording_and_fail
             "needs PostgreSQL, the production database: it shows how two worker processes' "
             "transactions interleave there (.ci/run runs the suite on PostgreSQL too)"
         )
-    call = Call.objects.create(graph_id="race-call", state=Call.State.ESTABLISHED)
+    call = Call.objects.create(graph_id="race-call", state=CallState.ESTABLISHED)
     operation = create_operation(graph_id="race-op", call=call, status="running")
     env = {
         **os.environ,

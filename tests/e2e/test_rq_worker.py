@@ -12,7 +12,7 @@ import redis
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from recordings.models import Call, FetchStatus, Recording
+from recordings.models import Call, CallState, FetchStatus, Recording
 from recordings.services import fetching as fetch_services
 from recordings.tasks import fetch_recording_task
 from tests.conftest import REPO, create_operation
@@ -58,7 +58,7 @@ def pending(transactional_db, server, settings, tmp_path) -> Recording:
     settings.RECORDING_DOWNLOAD_HOSTS = ["127.0.0.1"]
     settings.GRAPH_EMULATOR_RECORDINGS_URL = f"{server.base_url}/emulator/recordings/"
     settings.MEDIA_ROOT = tmp_path / "media"
-    call = Call.objects.create(graph_id="rq-call", state=Call.State.TERMINATED)
+    call = Call.objects.create(graph_id="rq-call", state=CallState.TERMINATED)
     operation = create_operation(
         graph_id="rq-op",
         call=call,

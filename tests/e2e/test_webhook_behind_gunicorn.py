@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from recordings.models import Call, Notification, RecordOperation
+from recordings.models import Call, Notification, OperationStatus
 from tests.conftest import REPO, contract_sample, create_operation
 from tests.e2e.conftest import _database_url
 from tests.support.hosts import Host
@@ -107,7 +107,7 @@ def test_a_chunked_notification_is_read_whole_and_applied(served, make_token):
     stored = Notification.objects.get()
     assert bytes(stored.body) == body
     operation.refresh_from_db()
-    assert operation.status == RecordOperation.Status.COMPLETED
+    assert operation.status == OperationStatus.COMPLETED
 
 
 def test_a_chunked_body_over_the_cap_is_refused_and_not_stored(served, make_token):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from graph_emulator import background, services
 from graph_emulator.engine import RecordParams, canceled, plan_recording
-from graph_emulator.models import Call, Delivery, Operation
+from graph_emulator.models import Call, CallState, Delivery, Operation
 from graph_emulator.script import parse_script
 from tests.graph_emulator.conftest import completions
 
@@ -32,7 +32,7 @@ def running_operation(call: Call):
 @pytest.mark.parametrize("attempt", range(5))
 def test_cancel_and_completion_racing_settle_once(emulator, receiver, attempt):
     call = services.place_call(script="speak 3", callback_url=receiver.url)
-    Call.objects.filter(pk=call.pk).update(state=Call.State.ESTABLISHED)
+    Call.objects.filter(pk=call.pk).update(state=CallState.ESTABLISHED)
     op, natural = running_operation(call)
     barrier = threading.Barrier(3)
     wins = []

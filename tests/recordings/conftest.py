@@ -6,7 +6,7 @@ import responses
 from recordings import webhook
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphSession, NotificationKeys
-from recordings.models import Call
+from recordings.models import Call, CallState
 from tests.conftest import create_operation
 from tests.recordings.graph.support import (
     AUTHORITY,
@@ -89,7 +89,7 @@ def fresh_keys(monkeypatch, settings, graph_http):
 def call(db):
     return Call.objects.create(
         graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55",
-        state=Call.State.ESTABLISHED,
+        state=CallState.ESTABLISHED,
         direction=Call.Direction.INCOMING,
         caller_id="+12345678901",
     )

@@ -5,7 +5,7 @@ import pytest
 
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphNetworkError, GraphNotFoundError
-from recordings.models import Call, GraphExchange, RecordOperation, RecordRequest
+from recordings.models import Call, CallState, GraphExchange, RecordOperation, RecordRequest
 from tests.recordings.graph.support import read_timeout
 
 URL = "https://graph.test/v1.0/communications/calls/c1/recordResponse"
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def call():
-    return Call.objects.create(graph_id="c1", state=Call.State.ESTABLISHED)
+    return Call.objects.create(graph_id="c1", state=CallState.ESTABLISHED)
 
 
 def test_it_writes_the_row_before_sending_and_completes_it_after(session, mock_http, call):

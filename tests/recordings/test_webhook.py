@@ -6,7 +6,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from recordings.models import Call, Notification
+from recordings.models import Call, CallState, Notification
 from tests.conftest import TEST_KID, contract_sample
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
@@ -322,7 +322,7 @@ def test_failed_is_final_even_when_a_completion_follows(post, make_operation):
 
 
 def test_it_applies_every_notification_of_a_batch(post, make_operation, call):
-    call.state = Call.State.ESTABLISHING
+    call.state = CallState.ESTABLISHING
     call.save()
     operation = make_operation()
     batch = contract_sample("v1.0/notification-call-established")
@@ -387,7 +387,7 @@ def test_a_repeated_incoming_notification_answers_once(post):
 
 
 def test_call_states_never_move_back(post, call):
-    call.state = Call.State.INCOMING
+    call.state = CallState.INCOMING
     call.save()
     established = contract_sample("v1.0/notification-call-established")
     establishing = copy.deepcopy(established)

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from recordings.models import Call
+from recordings.models import Call, CallState
 
 DEMO_CALLERS = (
     ("+15550100", "silence 1; speak 3; press #"),
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                     "`manage.py changepassword demo`)."
                 )
             )
-        live = Call.objects.exclude(state__in=[Call.State.TERMINATING, Call.State.TERMINATED])
+        live = Call.objects.exclude(state__in=[CallState.TERMINATING, CallState.TERMINATED])
         # Ring the bot over HTTP through the emulator's own command: the two apps share no code.
         for caller, script in DEMO_CALLERS[live.count() :]:
             call_command("emulator_call", script=script, caller=caller, stdout=self.stdout)

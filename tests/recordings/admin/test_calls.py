@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from recordings.models import Call
+from recordings.models import Call, CallState
 from tests.recordings.admin.operators import VIEW_CALL, operator
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def make_calls(count, **fields):
     return [
         Call.objects.create(
             graph_id=f"call-{n:04d}-{fields.get('state', 'established')}",
-            state=fields.get("state", Call.State.ESTABLISHED),
+            state=fields.get("state", CallState.ESTABLISHED),
             direction=fields.get("direction", Call.Direction.INCOMING),
             caller_id=f"+1555010{n:04d}",
         )
@@ -141,7 +141,7 @@ def test_a_staff_user_without_hang_up_call_sees_no_hang_up_button_and_gets_403(c
 
 
 def test_an_ended_call_offers_neither_record_nor_hang_up(call):
-    call.state = Call.State.TERMINATED
+    call.state = CallState.TERMINATED
     call.save()
     html = operator(VIEW_CALL, "start_recording", "hang_up_call").get(call_page(call))
     assert record_page(call) not in html.content.decode()

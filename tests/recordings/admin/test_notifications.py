@@ -4,7 +4,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from recordings.models import Notification, RecordOperation
+from recordings.models import Notification, OperationStatus
 from recordings.services import notifications as notification_services
 from tests.conftest import contract_sample
 from tests.recordings.admin.operators import operator
@@ -48,7 +48,7 @@ def test_a_completion_that_arrived_before_its_operation_is_applied_again_by_the_
 
     operation.refresh_from_db()
     early.refresh_from_db()
-    assert operation.status == RecordOperation.Status.COMPLETED
+    assert operation.status == OperationStatus.COMPLETED
     assert operation.completion_reason == "maxRecordDurationReached"
     assert early.matched is True
     assert "Re-applied 1 notification." in response.content.decode()

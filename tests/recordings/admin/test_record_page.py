@@ -7,7 +7,14 @@ from django.contrib.admin.models import LogEntry
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from recordings.models import Call, PromptAudio, RecordOperation, RecordRequest
+from recordings.models import (
+    Call,
+    CallState,
+    PromptAudio,
+    RecordOperation,
+    RecordRequest,
+    RequestStatus,
+)
 from tests.recordings.admin.operators import VIEW_CALL, operator
 
 pytestmark = pytest.mark.django_db
@@ -265,12 +272,12 @@ def test_when_graph_refuses_the_page_comes_back_with_everything_entered_and_says
     assert re.search(r'value="\*"[^>]*checked', html)
     assert re.search(r'value="D"[^>]*checked', html)
     assert re.search(r'name="client_context" value="keep-me"', html)
-    assert RecordRequest.objects.get().status == RecordRequest.Status.REFUSED
+    assert RecordRequest.objects.get().status == RequestStatus.REFUSED
     assert not LogEntry.objects.exists()
 
 
 def test_an_ended_call_has_no_record_page_but_a_sentence_saying_why(recorder, call):
-    call.state = Call.State.TERMINATED
+    call.state = CallState.TERMINATED
     call.save()
     response = recorder.get(record_page(call), follow=True)
     assert "is terminated; only a live call can be recorded." in response.content.decode()
@@ -279,7 +286,7 @@ def test_an_ended_call_has_no_record_page_but_a_sentence_saying_why(recorder, ca
 def test_recording_selected_calls_starts_the_same_recording_on_each(
     recorder, call, graph_http, settings
 ):
-    other = Call.objects.create(graph_id="second-call", state=Call.State.ESTABLISHED)
+    other = Call.objects.create(graph_id="second-call", state=CallState.ESTABLISHED)
     accept(graph_http, settings, call)
     accept(graph_http, settings, other, op_id="second-op")
 

@@ -6,7 +6,7 @@ import pytest
 import responses
 from django.utils import timezone
 
-from recordings.models import Call
+from recordings.models import CallState
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
 from recordings.services import notifications as notification_services
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("beta_profile")]
 
 
 def test_an_incoming_call_is_answered_with_service_hosted_media(graph_http, settings, call):
-    call.state = Call.State.INCOMING
+    call.state = CallState.INCOMING
     call.save()
     url = f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}/answer"
     graph_http.add(responses.POST, url, status=202)
@@ -40,7 +40,7 @@ def test_hang_up_deletes_the_call(graph_http, settings, call):
 
 
 def test_hanging_up_an_ended_call_is_refused_as_a_call_action(graph_http, call):
-    call.state = Call.State.TERMINATED
+    call.state = CallState.TERMINATED
     call.save()
     with pytest.raises(service_errors.CallActionRefused, match="already ended") as refused:
         call_services.hang_up(call=call)

@@ -6,7 +6,7 @@ import pytest
 import responses
 from django.utils import timezone
 
-from recordings.models import Call
+from recordings.models import CallState
 from recordings.services import operations as operation_services
 from tests.conftest import contract_sample
 from tests.recordings.services.support import operation_url
@@ -18,7 +18,7 @@ def test_an_operation_on_an_ended_call_is_closed_by_recorder_after_the_grace_per
     graph_http, settings, call, make_operation
 ):
     operation = make_operation()
-    call.state = Call.State.TERMINATED
+    call.state = CallState.TERMINATED
     call.ended_at = timezone.now() - timedelta(seconds=settings.RECORDER_CLOSE_GRACE_SECONDS + 1)
     call.save()
     graph_http.add(
@@ -38,7 +38,7 @@ def test_an_operation_on_an_ended_call_is_closed_by_recorder_after_the_grace_per
 
 def test_an_operation_is_left_alone_within_the_grace_period(graph_http, call, make_operation):
     operation = make_operation()
-    call.state = Call.State.TERMINATED
+    call.state = CallState.TERMINATED
     call.ended_at = timezone.now()
     call.save()
     assert operation_services.close_abandoned_operations() == []

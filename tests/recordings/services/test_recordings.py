@@ -8,7 +8,7 @@ import responses
 from django.utils import timezone
 
 from recordings.graph import PromptSpec, RecordSpec
-from recordings.models import Call, GraphExchange, RecordOperation, RecordRequest
+from recordings.models import CallState, GraphExchange, RecordOperation, RecordRequest
 from recordings.services import errors as service_errors
 from recordings.services import notifications as notification_services
 from recordings.services import recordings as recording_services
@@ -96,7 +96,7 @@ def test_a_request_breaking_the_profile_limits_is_refused_before_anything_is_sen
 
 
 def test_an_ended_call_cannot_be_recorded(graph_http, call):
-    call.state = Call.State.TERMINATED
+    call.state = CallState.TERMINATED
     call.save()
     with pytest.raises(service_errors.RecordingRefused, match="only a live call"):
         recording_services.start_recording(call=call, spec=SPEC)
