@@ -5,7 +5,6 @@ worker instead)."""
 import json
 import time
 import uuid
-from pathlib import Path
 
 import jwt
 import pytest
@@ -14,28 +13,11 @@ from django.conf import settings as django_settings
 from django.db import connections
 
 from recordings.models import RequestStatus
-
-REPO = Path(__file__).resolve().parents[1]
-# The Graph request, response and notification samples the suite reads: its own fixtures.
-CONTRACT = REPO / "tests" / "fixtures" / "graph"
+from tests.support.graph import TEST_KID
+from tests.support.paths import REPO
 
 # The SQLite test database is a file so a worker process can share it.
 (REPO / "var" / "static").mkdir(parents=True, exist_ok=True)
-
-TEST_KID = "recorder-test-key"
-
-
-def contract_sample(name: str) -> dict:
-    """A Graph sample, e.g. contract_sample("v1.0/notification-completed").
-
-    They live in tests/fixtures/graph.
-
-    The suite needs them: a missing sample is an error, never a skipped test.
-    """
-    path = CONTRACT / (name if name.endswith(".json") else f"{name}.json")
-    if not path.exists():
-        raise FileNotFoundError(f"Graph fixture {path} is missing from tests/fixtures/graph.")
-    return json.loads(path.read_text())
 
 
 def create_operation(

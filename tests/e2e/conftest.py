@@ -17,7 +17,7 @@ from recordings import graph_setup, webhook
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import NotificationKeys
 from recordings.models import Call, RecordOperation
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 TIME_SCALE = 0.02  # one emulated second lasts 20 ms
 

@@ -31,10 +31,11 @@ from recordings.models import (
 )
 from recordings.services import recordings as recording_services
 from recordings.tasks import fetch_recording_task
-from tests.conftest import REPO, create_operation
+from tests.conftest import create_operation
 from tests.e2e.conftest import _database_url
 from tests.e2e.test_record_flow import answered_call, set_faults, stop_tone_spec
 from tests.recordings.services.test_fetching import wav_bytes
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -15,10 +15,11 @@ from django.utils import timezone
 from recordings.models import Call, CallState, FetchStatus, Recording
 from recordings.services import fetching as fetch_services
 from recordings.tasks import fetch_recording_task
-from tests.conftest import REPO, create_operation
+from tests.conftest import create_operation
 from tests.e2e.conftest import _database_url
 from tests.e2e.test_recording_fetch import CountingRecordingServer
 from tests.recordings.services.test_fetching import wav_bytes
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphSession, NotificationKeys
 from recordings.models import Call, CallState
 from tests.conftest import create_operation
-from tests.recordings.graph.support import (
+from tests.support.graph import (
     AUTHORITY,
     CLIENT_ID,
     CLIENT_SECRET,

@@ -6,7 +6,7 @@ import pytest
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphNetworkError, GraphNotFoundError
 from recordings.models import Call, CallState, GraphExchange, RecordOperation, RecordRequest
-from tests.recordings.graph.support import read_timeout
+from tests.support.graph import read_timeout
 
 URL = "https://graph.test/v1.0/communications/calls/c1/recordResponse"
 

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from recordings.admin import operations
 from recordings.models import FetchStatus, GraphExchange, RecordRequest
-from tests.conftest import contract_sample
 from tests.recordings.admin.operators import operator
 from tests.recordings.admin.support import (
     EXPORT,
@@ -24,6 +23,7 @@ from tests.recordings.admin.support import (
     received,
     store,
 )
+from tests.support.graph import graph_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ def test_the_access_token_is_on_no_page_and_in_no_export(make_operation, admin_c
         # Not JSON, so only the pattern and the known-value guards can catch it.
         response_body=f'{{"recordingAccessToken": "{TOKEN}", "status": "completed"',
     )
-    body = contract_sample("v1.0/notification-completed")
+    body = graph_fixture("v1.0/notification-completed")
     body["value"][0]["resourceData"]["recordingAccessToken"] = TOKEN
     notification = received(body)
     exchange = GraphExchange.objects.get(operation=operation)

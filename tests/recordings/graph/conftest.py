@@ -1,7 +1,7 @@
 import pytest
 
 from recordings.graph import ClientCredentialsTokenProvider
-from tests.recordings.graph.support import (
+from tests.support.graph import (
     AUTHORITY,
     CLIENT_ID,
     CLIENT_SECRET,

@@ -8,9 +8,14 @@ from recordings.graph import (
     GraphRequestError,
     GraphResponseError,
 )
-from tests.recordings.graph import contract
-from tests.recordings.graph.contract import BETA_EXAMPLE, V1_EXAMPLE
-from tests.recordings.graph.support import GRAPH, TOKEN_URL, RecordingLog
+from tests.support.graph import (
+    BETA_EXAMPLE,
+    GRAPH,
+    TOKEN_URL,
+    V1_EXAMPLE,
+    RecordingLog,
+    graph_fixture,
+)
 
 BETA = "https://graph.test/beta"
 V1 = GRAPH
@@ -39,13 +44,13 @@ def graph_requests(mock_http):
 
 
 def test_beta_record_posts_the_spec_to_app_calls_record(client_for, mock_http):
-    answer = contract.load("beta-record/record-response.json")
+    answer = graph_fixture("beta-record/record-response.json")
     mock_http.post(f"{BETA}/app/calls/{CALL}/record", json=answer, headers={"request-id": "g-1"})
 
     result = client_for("beta-record").record(CALL, BETA_EXAMPLE)
 
     (sent,) = graph_requests(mock_http)
-    assert json.loads(sent.body) == contract.load("beta-record/record-request.json")
+    assert json.loads(sent.body) == graph_fixture("beta-record/record-request.json")
     assert sent.headers["Authorization"] == "Bearer app-token"
     assert result.operation.id == "17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
     assert result.operation.status == "running"
@@ -59,14 +64,14 @@ def test_v1_record_posts_record_response_and_reads_the_location(client_for, mock
     location = f"{V1}/communications/calls/{CALL}/operations/{OPERATION}"
     mock_http.post(
         f"{V1}/communications/calls/{CALL}/recordResponse",
-        json=contract.load("v1.0/recordResponse-response.json"),
+        json=graph_fixture("v1.0/recordResponse-response.json"),
         headers={"Location": location},
     )
 
     result = client_for("v1.0").record(CALL, V1_EXAMPLE)
 
     (sent,) = graph_requests(mock_http)
-    assert json.loads(sent.body) == contract.load("v1.0/recordResponse-request.json")
+    assert json.loads(sent.body) == graph_fixture("v1.0/recordResponse-request.json")
     assert result.operation.id == OPERATION
     assert result.location == location
 
@@ -125,7 +130,7 @@ def test_the_record_action_goes_to_the_exchange_log(client_for, mock_http):
     client_for("v1.0").record(CALL, V1_EXAMPLE, log=log)
     started = log.events[0]
     assert started[1:4] == ("record", "POST", f"{V1}/communications/calls/{CALL}/recordResponse")
-    assert started[4] == contract.load("v1.0/recordResponse-request.json")
+    assert started[4] == graph_fixture("v1.0/recordResponse-request.json")
 
 
 @pytest.mark.parametrize(("profile", "base"), BASES)

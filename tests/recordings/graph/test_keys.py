@@ -13,7 +13,7 @@ from recordings.graph import (
     NotificationKeys,
     UnknownSigningKey,
 )
-from tests.recordings.graph.support import Clock, RecordingLogs, connection_reset
+from tests.support.graph import Clock, RecordingLogs, connection_reset
 
 CONFIG_URL = "https://keys.test/.well-known/OpenIdConfiguration"
 JWKS_URL = "https://keys.test/jwks"

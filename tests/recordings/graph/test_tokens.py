@@ -10,7 +10,7 @@ from recordings.graph import (
     GraphServiceError,
     MsalTokenProvider,
 )
-from tests.recordings.graph.support import (
+from tests.support.graph import (
     AAD,
     SCOPE,
     TENANT,
