@@ -11,23 +11,15 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from recordings import graph_setup, webhook
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import NotificationKeys
 from recordings.models import Call, RecordOperation
+from tests.support.db import database_url
 from tests.support.paths import REPO
 
 TIME_SCALE = 0.02  # one emulated second lasts 20 ms
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 class Recorder:
@@ -102,7 +94,7 @@ class Recorder:
         env = {
             **os.environ,
             **self.env,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "TASKS_BACKEND": "database",
             **extra_env,
         }

@@ -31,10 +31,10 @@ from recordings.models import (
 )
 from recordings.services import recordings as recording_services
 from recordings.tasks import fetch_recording_task
-from tests.conftest import create_operation
-from tests.e2e.conftest import _database_url
 from tests.e2e.test_record_flow import answered_call, set_faults, stop_tone_spec
 from tests.recordings.services.test_fetching import wav_bytes
+from tests.support.db import database_url
+from tests.support.factories import create_operation
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
@@ -269,7 +269,7 @@ def test_a_reconcile_racing_the_retry_on_postgresql_makes_one_recording_and_fail
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "recorder_site.settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "TASKS_BACKEND": "dummy",
     }
     workers = {

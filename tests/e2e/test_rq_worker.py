@@ -15,10 +15,10 @@ from django.utils import timezone
 from recordings.models import Call, CallState, FetchStatus, Recording
 from recordings.services import fetching as fetch_services
 from recordings.tasks import fetch_recording_task
-from tests.conftest import create_operation
-from tests.e2e.conftest import _database_url
 from tests.e2e.test_recording_fetch import CountingRecordingServer
 from tests.recordings.services.test_fetching import wav_bytes
+from tests.support.db import database_url
+from tests.support.factories import create_operation
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +84,7 @@ def test_an_rq_worker_process_fetches_the_recording(redis_url, pending, server, 
         cwd=REPO,
         env={
             **os.environ,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "TASKS_BACKEND": "rq",
             "REDIS_URL": redis_url,
             "RECORDING_DOWNLOAD_HOSTS": "127.0.0.1",

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from recordings.models import Call, Notification, OperationStatus
-from tests.conftest import create_operation
-from tests.e2e.conftest import _database_url
+from tests.support.db import database_url
+from tests.support.factories import create_operation
 from tests.support.graph import graph_fixture
 from tests.support.hosts import Host
 from tests.support.paths import REPO
@@ -54,7 +54,7 @@ def served(transactional_db, key_host, tmp_path):
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "NOTIFICATION_OPENID_CONFIG_URL": key_host,
         "NOTIFICATION_MAX_BYTES": "65536",
         "TASKS_BACKEND": "dummy",

@@ -7,7 +7,7 @@ from recordings import webhook
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphSession, NotificationKeys
 from recordings.models import Call, CallState
-from tests.conftest import create_operation
+from tests.support.factories import create_operation
 from tests.support.graph import (
     AUTHORITY,
     CLIENT_ID,

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from recordings.models import PromptAudio
-from tests.recordings.admin.operators import operator
+from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
 

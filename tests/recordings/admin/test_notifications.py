@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from recordings.models import Notification, OperationStatus
 from recordings.services import notifications as notification_services
-from tests.recordings.admin.operators import operator
 from tests.support.graph import graph_fixture
+from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
 

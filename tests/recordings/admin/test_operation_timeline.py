@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from recordings.models import GraphExchange
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import OP_ID, VIEW, page_of, received
-from tests.support.graph import graph_fixture
+from tests.support.factories import received
+from tests.support.graph import OP_ID, graph_fixture
+from tests.support.operators import VIEW, operator, page_of
 
 pytestmark = pytest.mark.django_db
 

@@ -10,20 +10,9 @@ from django.utils import timezone
 
 from recordings.admin import operations
 from recordings.models import FetchStatus, GraphExchange, RecordRequest
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import (
-    EXPORT,
-    LIST,
-    OP_ID,
-    TOKEN,
-    VIEW,
-    cancel_page,
-    completed,
-    page_of,
-    received,
-    store,
-)
-from tests.support.graph import graph_fixture
+from tests.support.factories import completed, received, store
+from tests.support.graph import OP_ID, graph_fixture
+from tests.support.operators import EXPORT, LIST, TOKEN, VIEW, cancel_page, operator, page_of
 
 pytestmark = pytest.mark.django_db
 

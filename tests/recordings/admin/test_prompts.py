@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from recordings.models import PromptAudio
-from tests.recordings.admin.operators import VIEW_CALL, operator
+from tests.support.operators import VIEW_CALL, operator
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from recordings.models import (
     RecordRequest,
     RequestStatus,
 )
-from tests.recordings.admin.operators import VIEW_CALL, operator
+from tests.support.operators import VIEW_CALL, operator
 
 pytestmark = pytest.mark.django_db
 

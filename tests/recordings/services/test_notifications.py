@@ -16,7 +16,7 @@ from recordings.models import Call, Notification
 from recordings.services import enqueue
 from recordings.services import notifications as notification_services
 from recordings.services import operations as operation_services
-from tests.conftest import create_operation
+from tests.support.factories import create_operation
 from tests.support.graph import graph_fixture
 
 
