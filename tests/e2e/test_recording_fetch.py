@@ -32,7 +32,7 @@ from recordings.models import (
 from recordings.services import recordings as recording_services
 from recordings.tasks import fetch_recording_task
 from tests.e2e.test_record_flow import answered_call, set_faults, stop_tone_spec
-from tests.recordings.services.test_fetching import wav_bytes
+from tests.support.audio import wav_bytes
 from tests.support.db import database_url
 from tests.support.factories import create_operation
 from tests.support.paths import REPO

@@ -16,7 +16,7 @@ from recordings.models import Call, CallState, FetchStatus, Recording
 from recordings.services import fetching as fetch_services
 from recordings.tasks import fetch_recording_task
 from tests.e2e.test_recording_fetch import CountingRecordingServer
-from tests.recordings.services.test_fetching import wav_bytes
+from tests.support.audio import wav_bytes
 from tests.support.db import database_url
 from tests.support.factories import create_operation
 from tests.support.paths import REPO

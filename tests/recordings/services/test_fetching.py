@@ -2,9 +2,7 @@
 every refusal and failure leaves a row saying why. Graph is faked at the HTTP seam."""
 
 import hashlib
-import io
 import json
-import wave
 from datetime import timedelta
 
 import pytest
@@ -18,24 +16,14 @@ from recordings.models import FetchStatus, GraphExchange, Recording, RecordOpera
 from recordings.services import fetching as fetch_services
 from recordings.services import notifications as notification_services
 from recordings.services import operations as operation_services
+from tests.support.audio import wav_bytes
 from tests.support.graph import graph_fixture
 
 LOCATION = "https://file.location/17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
 ACCESS_TOKEN = "<access-token>"
 
 
-def wav_bytes(seconds: float = 1.0, rate: int = 16000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        frames = int(seconds * rate)
-        wav.writeframes(b"".join((i % 200 * 100).to_bytes(2, "little") for i in range(frames)))
-    return out.getvalue()
-
-
-AUDIO = wav_bytes()
+AUDIO = wav_bytes(1.0)
 
 
 @pytest.fixture(autouse=True)
