@@ -15,10 +15,10 @@ from django.utils import timezone
 from recordings.models import Call, CallState, FetchStatus, Recording
 from recordings.services import fetching as fetch_services
 from recordings.tasks import fetch_recording_task
-from tests.e2e.test_recording_fetch import CountingRecordingServer
 from tests.support.audio import wav_bytes
 from tests.support.db import database_url
 from tests.support.factories import create_operation
+from tests.support.hosts import Host, authorizing
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +49,7 @@ def redis_url(settings) -> str:
 
 @pytest.fixture
 def server():
-    server = CountingRecordingServer(wav_bytes(1.0), token=TOKEN, delay=0)
+    server = Host(authorizing(wav_bytes(1.0), token=TOKEN))
     yield server
     server.close()
 
