@@ -119,3 +119,11 @@ def beta_profile(settings):
 def v1_profile(settings):
     settings.GRAPH_API_PROFILE = "v1.0"
     settings.GRAPH_API_BASE_URL = "http://graph.test/v1.0"
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """A media root of the test's own, with prompts served from the test server."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.PROMPT_BASE_URL = "http://testserver/media/prompts/"
+    return tmp_path

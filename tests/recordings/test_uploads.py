@@ -12,18 +12,12 @@ from recordings.models import PromptAudio
 from tests.support.audio import wav_bytes, with_data_size
 from tests.support.operators import operator
 
-pytestmark = pytest.mark.django_db
+# Prompts are written under a media root of the test's own.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 ADD = "/admin/recordings/promptaudio/add/"
 LOGIN = "/admin/login/"
 MiB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.PROMPT_BASE_URL = "http://testserver/media/prompts/"
-    return tmp_path
 
 
 @pytest.fixture

@@ -6,17 +6,11 @@ from recordings.models import PromptAudio
 from tests.support.audio import wav_bytes
 from tests.support.operators import VIEW_CALL, operator
 
-pytestmark = pytest.mark.django_db
+# Prompts are written under a media root of the test's own.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 ADD = "/admin/recordings/promptaudio/add/"
 LIST = "/admin/recordings/promptaudio/"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.PROMPT_BASE_URL = "http://testserver/media/prompts/"
-    return tmp_path
 
 
 @pytest.fixture

@@ -23,12 +23,6 @@ OP_ID = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
 
 
 @pytest.fixture
-def v1_profile(settings):
-    settings.GRAPH_API_PROFILE = "v1.0"
-    settings.GRAPH_API_BASE_URL = "http://graph.test/v1.0"
-
-
-@pytest.fixture
 def recorder(db):
     return operator(VIEW_CALL, "start_recording", "view_recordoperation")
 

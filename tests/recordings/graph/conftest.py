@@ -7,6 +7,7 @@ from tests.support.graph import (
     CLIENT_SECRET,
     SCOPE,
     TENANT,
+    Clock,
 )
 
 
@@ -27,3 +28,8 @@ def make_tokens(session):
         return kind(**{**config, **overrides})
 
     return make
+
+
+@pytest.fixture
+def clock():
+    return Clock()
