@@ -15,8 +15,10 @@ from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import (
     GraphClient,
     NotificationKeys,
+    ProfileRules,
     TokenProvider,
     default_session,
+    get_profile,
     make_token_provider,
 )
 
@@ -26,11 +28,16 @@ _keys: dict[tuple[str, float, float], NotificationKeys] = {}
 _keys_lock = threading.Lock()
 
 
+def profile_rules() -> ProfileRules:
+    """The deployment's Graph profile (GRAPH_API_PROFILE): what its record action takes."""
+    return get_profile(settings.GRAPH_API_PROFILE)
+
+
 def graph_client() -> GraphClient:
     """A client for the configured Graph and profile, on the shared provider and session."""
     return GraphClient(
         settings.GRAPH_API_BASE_URL,
-        settings.GRAPH_API_PROFILE,
+        profile_rules(),
         token_provider_from_settings(),
         default_session(),
     )

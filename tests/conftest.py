@@ -5,80 +5,17 @@ worker instead)."""
 import json
 import time
 import uuid
-from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings as django_settings
-from django.db import connections
 
-from recordings.models import RequestStatus
-
-REPO = Path(__file__).resolve().parents[1]
-# The Graph request, response and notification samples the suite reads: its own fixtures.
-CONTRACT = REPO / "tests" / "fixtures" / "graph"
+from tests.support.graph import TEST_KID
+from tests.support.paths import REPO
 
 # The SQLite test database is a file so a worker process can share it.
 (REPO / "var" / "static").mkdir(parents=True, exist_ok=True)
-
-TEST_KID = "recorder-test-key"
-
-
-def contract_sample(name: str) -> dict:
-    """A Graph sample, e.g. contract_sample("v1.0/notification-completed").
-
-    They live in tests/fixtures/graph.
-
-    The suite needs them: a missing sample is an error, never a skipped test.
-    """
-    path = CONTRACT / (name if name.endswith(".json") else f"{name}.json")
-    if not path.exists():
-        raise FileNotFoundError(f"Graph fixture {path} is missing from tests/fixtures/graph.")
-    return json.loads(path.read_text())
-
-
-def create_operation(
-    *,
-    call,
-    graph_id: str = "0fe0623f-d628-42ed-b4bd-8ac290072cc5",
-    profile: str = "v1.0",
-    client_context: str = "d45324c1-fcb5-430a-902c-f20af696537c",
-    max_record_duration: int | None = 10,
-    **fields,
-):
-    """A record operation on `call` with the accepted request behind it, as Recorder keeps
-    one once Graph has answered; `fields` set the operation's own columns."""
-    from recordings.models import RecordOperation, RecordRequest
-
-    request = RecordRequest.objects.create(
-        call=call,
-        profile=profile,
-        client_context=client_context,
-        status=RequestStatus.ACCEPTED,
-        max_record_duration=max_record_duration,
-    )
-    return RecordOperation.objects.create(
-        graph_id=graph_id,
-        call=call,
-        record_request=request,
-        profile=profile,
-        client_context=client_context,
-        **fields,
-    )
-
-
-def closing_connections(target):
-    """A thread's target that closes the database connections it opened when it ends:
-    PostgreSQL will not drop the test database while one is left open."""
-
-    def run(*args, **kwargs):
-        try:
-            return target(*args, **kwargs)
-        finally:
-            connections.close_all()
-
-    return run
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,5 @@
 """Calls: the list, the call page with its Record and Hang up buttons, and the Record page."""
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
@@ -12,11 +11,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.timezone import localtime
 
-from recordings import display, permissions, selectors
+from recordings import display, graph_setup, permissions, selectors
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.admin.confirm import ObjectActionsMixin, Question
 from recordings.forms import PromptFormSet, RecordForm, record_spec_from, show_refusal
-from recordings.graph.profiles import get_profile
 from recordings.models import Call, Prompt, RecordOperation, RecordRequest
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
@@ -218,7 +216,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             )
             return HttpResponseRedirect(reverse("admin:recordings_call_change", args=[call.pk]))
         calls = self._calls_to_record(request, call)
-        rules = get_profile(settings.GRAPH_API_PROFILE)
+        rules = graph_setup.profile_rules()
         graph_error = ""
         if request.method == "POST":
             form = RecordForm(request.POST, rules=rules)

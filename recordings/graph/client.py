@@ -16,7 +16,7 @@ from recordings.graph.operations import (
     parse_call,
     parse_operation,
 )
-from recordings.graph.profiles import ProfileRules, RecordSpec, build_record_body, get_profile
+from recordings.graph.profiles import ProfileRules, get_profile
 
 SERVICE_HOSTED_MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
 
@@ -48,11 +48,10 @@ class GraphClient:
         self.session = session
 
     def record(
-        self, call_id: str, spec: RecordSpec, *, log: ExchangeLog | None = None
+        self, call_id: str, body: dict[str, Any], *, log: ExchangeLog | None = None
     ) -> RecordResult:
-        """Send the profile's record action. The spec is sent as it is: validate it first
-        (validate_record_spec) to refuse what Graph would."""
-        body = build_record_body(spec, self.profile)
+        """Send the profile's record action with `body` exactly as given: the caller builds
+        it once (build_record_body, after validate_record_spec) and keeps what was sent."""
         response = self._send(
             "POST", self.profile.record_path(call_id), action="record", json=body, log=log
         )

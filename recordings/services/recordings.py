@@ -91,7 +91,8 @@ def start_recording(
 
     log = DatabaseExchangeLog(call=call, record_request=record_request)
     try:
-        result = client.record(call.graph_id, spec, log=log)
+        # Graph gets exactly the body the request keeps as sent.
+        result = client.record(call.graph_id, body, log=log)
     except GraphError as err:
         RecordRequest.objects.filter(pk=record_request.pk).update(
             status=RequestStatus.REFUSED if err.status else RequestStatus.ERROR,

@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from recordings.models import Call, CallState, Recording
 from recordings.tasks import fetch_recording_task
-from tests.conftest import create_operation
+from tests.support.factories import create_operation
 
 pytestmark = pytest.mark.e2e
 

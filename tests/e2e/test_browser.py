@@ -16,7 +16,7 @@ from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from recordings.models import Recording, RecordOperation
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from recordings.models import Call, CallState, FetchStatus, Recording
 from recordings.tasks import fetch_recording_task
-from tests.conftest import create_operation
+from tests.support.factories import create_operation
 from tests.support.hosts import Host, answering, dripping, gzip_bomb
 
 pytestmark = pytest.mark.e2e

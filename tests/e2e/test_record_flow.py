@@ -8,39 +8,17 @@ import wave
 import pytest
 import requests
 
-from recordings.graph import PromptSpec, RecordSpec
-from recordings.models import Call, GraphExchange, Notification, RecordOperation
+from recordings.graph import RecordSpec
+from recordings.models import GraphExchange, Notification, RecordOperation
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
 from recordings.services import operations as operation_services
 from recordings.services import recordings as recording_services
+from tests.support.e2e import answered_call, set_faults, stop_tone_spec
 
 pytestmark = pytest.mark.e2e
 
 PROFILES = ["beta-record", "v1.0"]
-
-
-def set_faults(recorder, **faults):
-    response = requests.post(f"{recorder.url}/emulator/control/faults", json=faults, timeout=5)
-    assert response.status_code in (200, 204), response.text
-
-
-def answered_call(recorder, script: str) -> Call:
-    recorder.start_worker()
-    call_id = recorder.ring(script)
-    return recorder.wait_for_call(call_id, "established")
-
-
-def stop_tone_spec(recorder, profile: str) -> RecordSpec:
-    tone = PromptSpec(kind="media", uri=f"{recorder.url}/emulator/media/tone-400.wav")
-    prompts = (tone,) if profile == "v1.0" else (PromptSpec(kind="silence", duration_ms=300), tone)
-    return RecordSpec(
-        prompts=prompts,
-        stop_tones=("#",),
-        max_record_duration=20,
-        initial_silence_timeout=5,
-        max_silence_timeout=5,
-    )
 
 
 def fetch_wav(operation: RecordOperation) -> wave.Wave_read:

@@ -6,9 +6,7 @@ reconcile racing the periodic retry on another worker."""
 import os
 import subprocess
 import sys
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -31,10 +29,12 @@ from recordings.models import (
 )
 from recordings.services import recordings as recording_services
 from recordings.tasks import fetch_recording_task
-from tests.conftest import REPO, create_operation
-from tests.e2e.conftest import _database_url
-from tests.e2e.test_record_flow import answered_call, set_faults, stop_tone_spec
-from tests.recordings.services.test_fetching import wav_bytes
+from tests.support.audio import wav_bytes
+from tests.support.db import database_url
+from tests.support.e2e import answered_call, set_faults, stop_tone_spec
+from tests.support.factories import create_operation
+from tests.support.hosts import Host, authorizing
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -118,42 +118,6 @@ def test_an_expired_link_leaves_a_failed_fetch_saying_so(recorder):
     assert exchange.response_status == 404
 
 
-class CountingRecordingServer:
-    """Graph's recording location, slowed down and counting, so two workers overlap."""
-
-    def __init__(self, body: bytes, token: str, delay: float):
-        self.hits = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.hits += 1
-                if self.headers.get("Authorization") != f"Bearer {token}":
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                threading.Event().wait(delay)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # On loopback, only the emulator's recording route is fetched: this host is one.
-        # A worker sees it as the emulator with RECORDER_BASE_URL=base_url.
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
-        self.url = f"{self.base_url}/emulator/recordings/recording"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_two_workers_on_postgresql_fetch_once_and_keep_one_file(recorder):
     if connection.vendor != "postgresql":
         pytest.skip(
@@ -161,7 +125,7 @@ def test_two_workers_on_postgresql_fetch_once_and_keep_one_file(recorder):
             "lets one writer in at a time (.ci/run runs the suite on PostgreSQL too)"
         )
     audio = wav_bytes(2.0)
-    server = CountingRecordingServer(audio, token="op-token", delay=0.5)
+    server = Host(authorizing(audio, token="op-token", delay=0.5))
     try:
         call = Call.objects.create(graph_id="two-workers-call", state=CallState.TERMINATED)
         operation = create_operation(
@@ -268,7 +232,7 @@ def test_a_reconcile_racing_the_retry_on_postgresql_makes_one_recording_and_fail
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "recorder_site.settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "TASKS_BACKEND": "dummy",
     }
     workers = {

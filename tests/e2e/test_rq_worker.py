@@ -15,10 +15,11 @@ from django.utils import timezone
 from recordings.models import Call, CallState, FetchStatus, Recording
 from recordings.services import fetching as fetch_services
 from recordings.tasks import fetch_recording_task
-from tests.conftest import REPO, create_operation
-from tests.e2e.conftest import _database_url
-from tests.e2e.test_recording_fetch import CountingRecordingServer
-from tests.recordings.services.test_fetching import wav_bytes
+from tests.support.audio import wav_bytes
+from tests.support.db import database_url
+from tests.support.factories import create_operation
+from tests.support.hosts import Host, authorizing
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +49,7 @@ def redis_url(settings) -> str:
 
 @pytest.fixture
 def server():
-    server = CountingRecordingServer(wav_bytes(1.0), token=TOKEN, delay=0)
+    server = Host(authorizing(wav_bytes(1.0), token=TOKEN))
     yield server
     server.close()
 
@@ -83,7 +84,7 @@ def test_an_rq_worker_process_fetches_the_recording(redis_url, pending, server, 
         cwd=REPO,
         env={
             **os.environ,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "TASKS_BACKEND": "rq",
             "REDIS_URL": redis_url,
             "RECORDING_DOWNLOAD_HOSTS": "127.0.0.1",

@@ -12,9 +12,11 @@ import pytest
 import requests
 
 from recordings.models import Call, Notification, OperationStatus
-from tests.conftest import REPO, contract_sample, create_operation
-from tests.e2e.conftest import _database_url
+from tests.support.db import database_url
+from tests.support.factories import create_operation
+from tests.support.graph import graph_fixture
 from tests.support.hosts import Host
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +54,7 @@ def served(transactional_db, key_host, tmp_path):
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "NOTIFICATION_OPENID_CONFIG_URL": key_host,
         "NOTIFICATION_MAX_BYTES": "65536",
         "TASKS_BACKEND": "dummy",
@@ -92,7 +94,7 @@ def chunks(body: bytes, size: int = 100):
 def test_a_chunked_notification_is_read_whole_and_applied(served, make_token):
     call = Call.objects.create(graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55", state="established")
     operation = create_operation(call=call)
-    body = json.dumps(contract_sample("v1.0/notification-completed")).encode()
+    body = json.dumps(graph_fixture("v1.0/notification-completed")).encode()
 
     answer = requests.post(
         served,

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from graph_emulator import signing
 from graph_emulator.models import SigningKey
-from tests.graph_emulator.conftest import fetch_token
+from tests.support.emulator import fetch_token
 
 TOKEN_URL = f"/emulator/{settings.EMULATOR_TENANT_ID}/oauth2/v2.0/token"
 

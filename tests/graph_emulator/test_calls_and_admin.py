@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from graph_emulator.models import Call, Delivery
-from tests.graph_emulator.conftest import states
+from tests.support.emulator import states
 
 
 def test_emulator_call_rings_the_bot_and_prints_the_id_last(emulator, receiver):

@@ -7,7 +7,7 @@ import pytest
 from graph_emulator import background
 from graph_emulator.faults import FaultError, active_faults, clear_faults, set_faults
 from graph_emulator.models import Delivery, Operation
-from tests.graph_emulator.conftest import completions, recording_path, states
+from tests.support.emulator import completions, recording_path, states
 
 
 def call_path(call_id: str, version: str = "v1.0") -> str:
@@ -58,7 +58,7 @@ def test_slow_delays_the_answer(graph, established):
 
 def test_faults_do_not_touch_the_token_endpoint(graph, client):
     set_faults(throttle={"count": 5})
-    from tests.graph_emulator.conftest import fetch_token
+    from tests.support.emulator import fetch_token
 
     assert fetch_token(client)
 

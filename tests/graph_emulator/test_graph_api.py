@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from graph_emulator import services
 from graph_emulator.models import Call, Operation
-from tests.graph_emulator.conftest import answer_body
+from tests.support.emulator import answer_body
 
 CALL = "8e0a1bbd-bfbd-4b8c-9b6b-1c1e3a1f1e00"
 OP = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"

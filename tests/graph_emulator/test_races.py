@@ -11,7 +11,7 @@ from graph_emulator import background, services
 from graph_emulator.engine import RecordParams, canceled, plan_recording
 from graph_emulator.models import Call, CallState, Delivery, Operation
 from graph_emulator.script import parse_script
-from tests.graph_emulator.conftest import completions
+from tests.support.emulator import completions
 
 
 def running_operation(call: Call):

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from graph_emulator import audio, background
 from graph_emulator.models import Call, Delivery, Operation
-from tests.graph_emulator.conftest import completions, recording_path, states
+from tests.support.emulator import completions, recording_path, states
 
 V1_COMPLETION_KEYS = {
     "@odata.type",

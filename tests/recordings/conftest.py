@@ -7,8 +7,8 @@ from recordings import webhook
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphSession, NotificationKeys
 from recordings.models import Call, CallState
-from tests.conftest import create_operation
-from tests.recordings.graph.support import (
+from tests.support.factories import create_operation
+from tests.support.graph import (
     AUTHORITY,
     CLIENT_ID,
     CLIENT_SECRET,
@@ -119,3 +119,11 @@ def beta_profile(settings):
 def v1_profile(settings):
     settings.GRAPH_API_PROFILE = "v1.0"
     settings.GRAPH_API_BASE_URL = "http://graph.test/v1.0"
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """A media root of the test's own, with prompts served from the test server."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.PROMPT_BASE_URL = "http://testserver/media/prompts/"
+    return tmp_path

@@ -1,20 +1,10 @@
 import io
 import struct
-import wave
 
 import pytest
 
 from recordings.audio import NotWav, inspect_wav, prompt_problems
-
-
-def wav_bytes(*, rate=16000, channels=1, width=2, seconds=0.5) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(width)
-        wav.setframerate(rate)
-        wav.writeframes(b"\0" * int(rate * seconds) * channels * width)
-    return buffer.getvalue()
+from tests.support.audio import wav_bytes, with_data_size
 
 
 def test_it_reads_the_facts_of_a_prompt_ready_wav_and_finds_no_problem():
@@ -65,12 +55,6 @@ def test_it_refuses_a_wav_that_is_not_pcm():
     data = b"RIFF" + struct.pack("<I", len(body)) + body
     with pytest.raises(NotWav, match="PCM"):
         inspect_wav(io.BytesIO(data))
-
-
-def with_data_size(data: bytes, size: int) -> bytes:
-    """The WAV `data` with its data chunk's size field set to `size` (the header lying)."""
-    at = data.index(b"data") + 4
-    return data[:at] + struct.pack("<I", size) + data[at + 4 :]
 
 
 HEADER_ONLY = wav_bytes(seconds=0)  # 44 bytes: RIFF, fmt and an empty data chunk

@@ -6,7 +6,7 @@ import pytest
 
 from recordings import display
 from recordings.models import RecordOperation
-from tests.conftest import contract_sample
+from tests.support.graph import graph_fixture
 
 OP_ID = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
 CLOSED_OVERDUE = "Closed by Recorder: running far past its maximum duration"
@@ -58,7 +58,7 @@ def test_the_models_label_follows_the_same_precedence(completion_reason, recorde
 
 
 def test_a_notification_is_summed_up_per_item_with_its_operation_id():
-    body = json.dumps(contract_sample("v1.0/notification-completed")).encode()
+    body = json.dumps(graph_fixture("v1.0/notification-completed")).encode()
     summary = display.summarize_notification(body)
     assert summary.lines() == [
         ("deleted operation 0fe0623f…: completed, maxRecordDurationReached", OP_ID)
@@ -67,8 +67,8 @@ def test_a_notification_is_summed_up_per_item_with_its_operation_id():
 
 
 def test_the_timeline_counts_what_a_notification_said_of_other_resources():
-    payload = contract_sample("v1.0/notification-completed")
-    payload["value"] += contract_sample("v1.0/notification-call-established")["value"]
+    payload = graph_fixture("v1.0/notification-completed")
+    payload["value"] += graph_fixture("v1.0/notification-call-established")["value"]
     summary = display.summarize_notification(memoryview(json.dumps(payload).encode()))
     assert summary.about(OP_ID) == "deleted: completed, maxRecordDurationReached (and 1 other item)"
     assert summary.lines()[1] == ("updated call 421f1100…: established", "")

@@ -5,17 +5,12 @@ import pytest
 
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphNetworkError, GraphNotFoundError
-from recordings.models import Call, CallState, GraphExchange, RecordOperation, RecordRequest
-from tests.recordings.graph.support import read_timeout
+from recordings.models import GraphExchange, RecordOperation, RecordRequest
+from tests.support.graph import read_timeout
 
 URL = "https://graph.test/v1.0/communications/calls/c1/recordResponse"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def call():
-    return Call.objects.create(graph_id="c1", state=CallState.ESTABLISHED)
 
 
 def test_it_writes_the_row_before_sending_and_completes_it_after(session, mock_http, call):

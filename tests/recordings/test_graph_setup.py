@@ -9,7 +9,7 @@ from recordings.graph import (
 )
 from recordings.graph_setup import graph_client, notification_keys, token_provider_from_settings
 from recordings.models import GraphExchange
-from tests.recordings.graph.support import AAD, TOKEN_URL
+from tests.support.graph import AAD, TOKEN_URL
 
 BETA = "https://graph.test/beta"
 CONFIG_URL = "https://keys.test/.well-known/OpenIdConfiguration"

@@ -9,8 +9,7 @@ from django.core.management import CommandError, call_command
 
 from recordings.graph import PromptSpec
 from recordings.management.commands.record import parse_prompt
-from tests.conftest import contract_sample
-from tests.recordings.services.support import OP_ID, operation_url, record_url, running
+from tests.support.graph import OP_ID, graph_fixture, operation_url, record_url, running
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("beta_profile")]
 
@@ -70,7 +69,7 @@ def test_the_record_command_waits_and_prints_the_final_status_last(
     graph_http, settings, call, monkeypatch
 ):
     graph_http.add(responses.POST, record_url(settings, call, "beta-record"), json=running())
-    data = contract_sample("v1.0/notification-completed")["value"][0]["resourceData"]
+    data = graph_fixture("v1.0/notification-completed")["value"][0]["resourceData"]
     graph_http.add(responses.GET, operation_url(settings, call), json=data)
     out = StringIO()
     call_command("record", call.graph_id, "--wait", "--timeout", "0.3", stdout=out)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 PYTHON = Path(sys.executable)
 # The production environment .env.example and the README describe, with fake but

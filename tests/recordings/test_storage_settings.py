@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 READ_STORAGE = (
     "import json; from recorder_site import settings; "

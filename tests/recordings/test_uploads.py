@@ -3,47 +3,26 @@ PROMPT_MAX_BYTES, and a body too large for its page is refused before anything r
 
 import io
 import struct
-import wave
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from recordings.models import PromptAudio
-from tests.recordings.admin.operators import operator
+from tests.support.audio import wav_bytes, with_data_size
+from tests.support.operators import operator
 
-pytestmark = pytest.mark.django_db
+# Prompts are written under a media root of the test's own.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 ADD = "/admin/recordings/promptaudio/add/"
 LOGIN = "/admin/login/"
 MiB = 1024 * 1024
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.PROMPT_BASE_URL = "http://testserver/media/prompts/"
-    return tmp_path
-
-
 @pytest.fixture
 def librarian(db):
     return operator("add_promptaudio", "view_promptaudio", "change_promptaudio")
-
-
-def wav(seconds: float) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(b"\x01\x00" * int(16000 * seconds))
-    return out.getvalue()
-
-
-def with_data_size(data: bytes, size: int) -> bytes:
-    at = data.index(b"data") + 4
-    return data[:at] + struct.pack("<I", size) + data[at + 4 :]
 
 
 def upload(client: Client, content: bytes):
@@ -58,7 +37,7 @@ def errors(response) -> str:
 
 
 def test_a_wav_whose_data_chunk_claims_hours_it_does_not_hold_is_refused(librarian):
-    response = upload(librarian, with_data_size(wav(0.5), 0x7FFFFFFF))
+    response = upload(librarian, with_data_size(wav_bytes(0.5), 0x7FFFFFFF))
     message = errors(response)
     assert "promises 2,147,483,647 bytes of audio, but only 16,000 follow" in message
     assert "Export it as a 16-bit PCM, mono, 16 kHz WAV." in message
@@ -66,29 +45,29 @@ def test_a_wav_whose_data_chunk_claims_hours_it_does_not_hold_is_refused(librari
 
 
 def test_a_header_only_wav_is_not_taken_for_a_one_second_prompt(librarian):
-    header_only = with_data_size(wav(0), 32000)
+    header_only = with_data_size(wav_bytes(0), 32000)
     assert len(header_only) == 44
     assert "promises 32,000 bytes of audio, but only 0 follow" in errors(
         upload(librarian, header_only)
     )
-    assert "it holds no audio" in errors(upload(librarian, wav(0)))
+    assert "it holds no audio" in errors(upload(librarian, wav_bytes(0)))
     assert not PromptAudio.objects.exists()
 
 
 def test_a_wav_left_with_a_streaming_placeholder_for_its_length_is_refused(librarian):
-    message = errors(upload(librarian, with_data_size(wav(0.5), 0xFFFFFFFF)))
+    message = errors(upload(librarian, with_data_size(wav_bytes(0.5), 0xFFFFFFFF)))
     assert "gives its audio no length" in message
     assert "save it as a complete file" in message
 
 
 def test_a_prompts_duration_is_that_of_the_audio_it_holds(librarian):
-    upload(librarian, wav(1.25) + b"LIST" + struct.pack("<I", 4) + b"INFO")
+    upload(librarian, wav_bytes(1.25) + b"LIST" + struct.pack("<I", 4) + b"INFO")
     assert PromptAudio.objects.get().duration_ms == 1250
 
 
 def test_a_prompt_over_prompt_max_bytes_is_refused_with_the_limit(librarian, settings):
     settings.PROMPT_MAX_BYTES = MiB // 2
-    message = errors(upload(librarian, wav(20)))  # 640 KiB
+    message = errors(upload(librarian, wav_bytes(20)))  # 640 KiB
     assert "The file is 0.6 MiB, and a prompt may be at most 0.5 MiB" in message
     assert not PromptAudio.objects.exists()
 
@@ -99,7 +78,7 @@ def test_the_upload_form_says_how_large_a_prompt_may_be(librarian):
 
 def test_staff_may_upload_a_prompt_larger_than_other_pages_take(librarian, settings):
     settings.PROMPT_MAX_BYTES = 4 * MiB
-    content = wav(90)  # 2.7 MiB, over DATA_UPLOAD_MAX_MEMORY_SIZE
+    content = wav_bytes(90)  # 2.7 MiB, over DATA_UPLOAD_MAX_MEMORY_SIZE
     assert len(content) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
     assert upload(librarian, content).status_code == 302

@@ -1,25 +1,12 @@
 """Serving a stored recording: permission, inline or attachment, and HTTP Range for seeking."""
 
-import io
-import wave
-
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from recordings.models import FetchStatus, Recording
-
-
-def wav_bytes(frames: int = 8000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16000)
-        wav.writeframes(bytes(range(256)) * (frames * 2 // 256))
-    return out.getvalue()
-
+from tests.support.audio import wav_bytes
 
 AUDIO = wav_bytes()
 

@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from recordings.models import Call, CallState, Notification
-from tests.conftest import TEST_KID, contract_sample
+from tests.support.graph import TEST_KID, graph_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
 
@@ -31,7 +31,7 @@ def post(client, make_token, django_capture_on_commit_callbacks):
 
 
 def completed_v1():
-    return contract_sample("v1.0/notification-completed")
+    return graph_fixture("v1.0/notification-completed")
 
 
 # --- Authentication -------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_it_stores_the_raw_post_and_applies_a_v1_completion(post, make_operation
 
 
 def test_it_applies_a_beta_completion_naming_the_operation_only_in_its_url(post, make_operation):
-    payload = contract_sample("beta-record/notification-completed")
+    payload = graph_fixture("beta-record/notification-completed")
     operation = make_operation(
         graph_id="0FE0623FD62842EDB4BD8AC290072CC5",
         call=Call.objects.create(graph_id="57DAB8B1894C409AB240BD8BEAE78896", state="established"),
@@ -263,7 +263,7 @@ def test_it_applies_a_beta_completion_naming_the_operation_only_in_its_url(post,
 
 def test_it_applies_a_cancellation(post, make_operation):
     operation = make_operation()
-    assert post(contract_sample("v1.0/notification-canceled")).status_code == 202
+    assert post(graph_fixture("v1.0/notification-canceled")).status_code == 202
     operation.refresh_from_db()
     assert operation.status == "failed"
     assert operation.completion_reason == "operationCanceled"
@@ -314,7 +314,7 @@ def test_a_stale_running_update_after_completion_changes_nothing(post, make_oper
 
 def test_failed_is_final_even_when_a_completion_follows(post, make_operation):
     operation = make_operation()
-    post(contract_sample("v1.0/notification-canceled"))
+    post(graph_fixture("v1.0/notification-canceled"))
     post(completed_v1())
     operation.refresh_from_db()
     assert operation.status == "failed"
@@ -325,9 +325,9 @@ def test_it_applies_every_notification_of_a_batch(post, make_operation, call):
     call.state = CallState.ESTABLISHING
     call.save()
     operation = make_operation()
-    batch = contract_sample("v1.0/notification-call-established")
+    batch = graph_fixture("v1.0/notification-call-established")
     batch["value"] += completed_v1()["value"]
-    batch["value"] += contract_sample("v1.0/notification-call-terminated")["value"]
+    batch["value"] += graph_fixture("v1.0/notification-call-terminated")["value"]
     assert post(batch).status_code == 202
     operation.refresh_from_db()
     call.refresh_from_db()
@@ -348,7 +348,7 @@ def test_a_notification_for_an_unknown_operation_is_kept_unmatched(post, call):
 
 
 def incoming_call(call_id="9a1c0b5e-0000-4000-8000-000000000001"):
-    payload = contract_sample("v1.0/notification-call-established")
+    payload = graph_fixture("v1.0/notification-call-established")
     item = payload["value"][0]
     item["changeType"] = "created"
     for key in ("resource", "resourceUrl"):
@@ -389,7 +389,7 @@ def test_a_repeated_incoming_notification_answers_once(post):
 def test_call_states_never_move_back(post, call):
     call.state = CallState.INCOMING
     call.save()
-    established = contract_sample("v1.0/notification-call-established")
+    established = graph_fixture("v1.0/notification-call-established")
     establishing = copy.deepcopy(established)
     establishing["value"][0]["resourceData"]["state"] = "establishing"
     post(established)
@@ -397,7 +397,7 @@ def test_call_states_never_move_back(post, call):
     post(established)  # repeated
     call.refresh_from_db()
     assert call.state == "established"
-    post(contract_sample("v1.0/notification-call-terminated"))
+    post(graph_fixture("v1.0/notification-call-terminated"))
     post(established)
     call.refresh_from_db()
     assert call.state == "terminated"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 RUN = REPO / "scripts" / "run"
 VENV = Path(sys.prefix)

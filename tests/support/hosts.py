@@ -106,6 +106,23 @@ def answering(status: int, body: bytes, headers: dict[str, str] | None = None):
     return answer
 
 
+def authorizing(body: bytes, *, token: str, delay: float = 0.0):
+    """Graph's recording location, slowed by `delay` seconds: `body` to a request bearing
+    `token`, 401 to any other. Slowed, two workers fetching at once overlap."""
+
+    def answer(handler: BaseHTTPRequestHandler, host: Host) -> None:
+        if handler.headers.get("Authorization") != f"Bearer {token}":
+            handler.send_response(401)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        if host.closed.wait(delay):
+            return
+        answering(200, body, {"Content-Type": "application/octet-stream"})(handler, host)
+
+    return answer
+
+
 def _count(n: int) -> Iterator[int]:
     yield from range(n)
 

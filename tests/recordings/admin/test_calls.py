@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from recordings.models import Call, CallState
-from tests.recordings.admin.operators import VIEW_CALL, operator
+from tests.support.operators import VIEW_CALL, operator
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from recordings.admin import changelist
 from recordings.models import RecordOperation
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import LIST, VIEW, completed, store
+from tests.support.factories import completed, store
+from tests.support.operators import LIST, VIEW, operator
 
 pytestmark = pytest.mark.django_db
 

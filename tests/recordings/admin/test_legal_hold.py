@@ -5,8 +5,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from recordings.models import RecordOperation
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import LIST, VIEW
+from tests.support.operators import LIST, VIEW, operator
 
 pytestmark = pytest.mark.django_db
 

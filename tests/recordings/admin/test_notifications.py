@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from recordings.models import Notification, OperationStatus
 from recordings.services import notifications as notification_services
-from tests.conftest import contract_sample
-from tests.recordings.admin.operators import operator
+from tests.support.graph import graph_fixture
+from tests.support.operators import operator
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def listed(client, **query) -> list[int]:
 def test_a_completion_that_arrived_before_its_operation_is_applied_again_by_the_action(
     make_operation,
 ):
-    early = received(contract_sample("v1.0/notification-completed"))
+    early = received(graph_fixture("v1.0/notification-completed"))
     notification_services.apply_notification(early)
     early.refresh_from_db()
     assert early.matched is False
@@ -67,7 +67,7 @@ def test_a_notification_that_fails_again_keeps_its_error_and_says_so(make_operat
 
 
 def test_staff_who_may_only_read_the_log_get_no_reapply_action(make_operation):
-    notification = received(contract_sample("v1.0/notification-completed"))
+    notification = received(graph_fixture("v1.0/notification-completed"))
     client = operator(VIEW)
     assert 'value="reapply"' not in client.get(LIST).content.decode()
     client.post(LIST, {"action": "reapply", "_selected_action": [notification.pk]})
@@ -76,12 +76,12 @@ def test_staff_who_may_only_read_the_log_get_no_reapply_action(make_operation):
 
 
 def test_the_log_filters_unmatched_errored_processed_and_verified_notifications(make_operation):
-    applied = received(contract_sample("v1.0/notification-call-established"))
+    applied = received(graph_fixture("v1.0/notification-call-established"))
     notification_services.apply_notification(applied)
-    waiting = received(contract_sample("v1.0/notification-completed"))
+    waiting = received(graph_fixture("v1.0/notification-completed"))
     notification_services.apply_notification(waiting)
     errored = received(b"{not json", error="The body is not valid JSON.")
-    unread = received(contract_sample("v1.0/notification-canceled"))
+    unread = received(graph_fixture("v1.0/notification-canceled"))
     unverified = Notification.objects.create(body=b"{}", body_sha256="x", token_claims={})
     client = operator(VIEW)
 
@@ -93,7 +93,7 @@ def test_the_log_filters_unmatched_errored_processed_and_verified_notifications(
 
 
 def test_the_log_says_what_each_notification_is_about_and_links_its_operation():
-    received(contract_sample("v1.0/notification-completed"))
+    received(graph_fixture("v1.0/notification-completed"))
     page = operator(VIEW).get(LIST).content.decode()
     assert "deleted operation 0fe0623f…: completed, maxRecordDurationReached" in page
     operations = reverse("admin:recordings_recordoperation_changelist")
@@ -101,7 +101,7 @@ def test_the_log_says_what_each_notification_is_about_and_links_its_operation():
 
 
 def test_the_notification_page_shows_the_payload_pretty_with_the_token_hidden():
-    body = contract_sample("v1.0/notification-completed")
+    body = graph_fixture("v1.0/notification-completed")
     body["value"][0]["resourceData"]["recordingAccessToken"] = "secret-recording-token"
     notification = received(body)
     page = operator(VIEW).get(

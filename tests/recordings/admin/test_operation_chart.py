@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from recordings.admin import operation_chart
 from recordings.models import RecordOperation
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import LIST, VIEW, completed
+from tests.support.factories import completed
+from tests.support.operators import LIST, VIEW, operator
 
 pytestmark = pytest.mark.django_db
 

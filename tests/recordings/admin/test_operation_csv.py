@@ -6,8 +6,8 @@ import io
 import pytest
 
 from recordings.models import RecordOperation
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import EXPORT, LIST, VIEW, completed
+from tests.support.factories import completed
+from tests.support.operators import EXPORT, LIST, VIEW, operator
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from recordings.admin import operation_filters
 from recordings.models import Call, RecordOperation
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import LIST, OP_ID, VIEW, completed
+from tests.support.factories import completed
+from tests.support.graph import OP_ID
+from tests.support.operators import LIST, VIEW, operator
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from recordings.models import GraphExchange
-from tests.conftest import contract_sample
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import OP_ID, VIEW, page_of, received
+from tests.support.factories import received
+from tests.support.graph import OP_ID, graph_fixture
+from tests.support.operators import VIEW, operator, page_of
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +29,10 @@ def test_the_timeline_shows_every_request_and_notification_for_the_operation_onl
         response_body=json.dumps({"id": OP_ID, "status": "running"}),
         graph_request_id="graph-request-1",
     )
-    mine = received(contract_sample("v1.0/notification-completed"))
-    theirs = json.dumps(contract_sample("v1.0/notification-completed"))
+    mine = received(graph_fixture("v1.0/notification-completed"))
+    theirs = json.dumps(graph_fixture("v1.0/notification-completed"))
     other = received(theirs.replace(OP_ID, "another-operation").encode())
-    stale = received(contract_sample("v1.0/notification-completed"))
+    stale = received(graph_fixture("v1.0/notification-completed"))
     Notification = type(stale)
     Notification.objects.filter(pk=stale.pk).update(
         received_at=operation.record_request.requested_at - timedelta(days=2)

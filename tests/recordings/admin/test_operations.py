@@ -10,20 +10,9 @@ from django.utils import timezone
 
 from recordings.admin import operations
 from recordings.models import FetchStatus, GraphExchange, RecordRequest
-from tests.conftest import contract_sample
-from tests.recordings.admin.operators import operator
-from tests.recordings.admin.support import (
-    EXPORT,
-    LIST,
-    OP_ID,
-    TOKEN,
-    VIEW,
-    cancel_page,
-    completed,
-    page_of,
-    received,
-    store,
-)
+from tests.support.factories import completed, received, store
+from tests.support.graph import OP_ID, graph_fixture
+from tests.support.operators import EXPORT, LIST, TOKEN, VIEW, cancel_page, operator, page_of
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +104,7 @@ def test_the_access_token_is_on_no_page_and_in_no_export(make_operation, admin_c
         # Not JSON, so only the pattern and the known-value guards can catch it.
         response_body=f'{{"recordingAccessToken": "{TOKEN}", "status": "completed"',
     )
-    body = contract_sample("v1.0/notification-completed")
+    body = graph_fixture("v1.0/notification-completed")
     body["value"][0]["resourceData"]["recordingAccessToken"] = TOKEN
     notification = received(body)
     exchange = GraphExchange.objects.get(operation=operation)

@@ -15,17 +15,11 @@ from recordings.models import (
     RecordRequest,
     RequestStatus,
 )
-from tests.recordings.admin.operators import VIEW_CALL, operator
+from tests.support.operators import VIEW_CALL, operator
 
 pytestmark = pytest.mark.django_db
 
 OP_ID = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
-
-
-@pytest.fixture
-def v1_profile(settings):
-    settings.GRAPH_API_PROFILE = "v1.0"
-    settings.GRAPH_API_BASE_URL = "http://graph.test/v1.0"
 
 
 @pytest.fixture

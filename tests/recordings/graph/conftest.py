@@ -1,12 +1,13 @@
 import pytest
 
 from recordings.graph import ClientCredentialsTokenProvider
-from tests.recordings.graph.support import (
+from tests.support.graph import (
     AUTHORITY,
     CLIENT_ID,
     CLIENT_SECRET,
     SCOPE,
     TENANT,
+    Clock,
 )
 
 
@@ -27,3 +28,8 @@ def make_tokens(session):
         return kind(**{**config, **overrides})
 
     return make
+
+
+@pytest.fixture
+def clock():
+    return Clock()

@@ -7,16 +7,25 @@ from recordings.graph import (
     GraphNotFoundError,
     GraphRequestError,
     GraphResponseError,
+    build_record_body,
 )
-from tests.recordings.graph import contract
-from tests.recordings.graph.contract import BETA_EXAMPLE, V1_EXAMPLE
-from tests.recordings.graph.support import GRAPH, TOKEN_URL, RecordingLog
+from tests.support.graph import (
+    BETA_EXAMPLE,
+    GRAPH,
+    TOKEN_URL,
+    V1_EXAMPLE,
+    RecordingLog,
+    graph_fixture,
+)
 
 BETA = "https://graph.test/beta"
 V1 = GRAPH
 CALL = "421f1100-f4ff-4d0b-a10e-a4d5b1d2be55"
 OPERATION = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
 BASES = [("beta-record", BETA), ("v1.0", V1)]
+# The client sends the body it is given; these are the two request samples' bodies.
+BETA_BODY = build_record_body(BETA_EXAMPLE, "beta-record")
+V1_BODY = build_record_body(V1_EXAMPLE, "v1.0")
 
 
 @pytest.fixture
@@ -39,13 +48,13 @@ def graph_requests(mock_http):
 
 
 def test_beta_record_posts_the_spec_to_app_calls_record(client_for, mock_http):
-    answer = contract.load("beta-record/record-response.json")
+    answer = graph_fixture("beta-record/record-response.json")
     mock_http.post(f"{BETA}/app/calls/{CALL}/record", json=answer, headers={"request-id": "g-1"})
 
-    result = client_for("beta-record").record(CALL, BETA_EXAMPLE)
+    result = client_for("beta-record").record(CALL, BETA_BODY)
 
     (sent,) = graph_requests(mock_http)
-    assert json.loads(sent.body) == contract.load("beta-record/record-request.json")
+    assert json.loads(sent.body) == graph_fixture("beta-record/record-request.json")
     assert sent.headers["Authorization"] == "Bearer app-token"
     assert result.operation.id == "17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
     assert result.operation.status == "running"
@@ -59,14 +68,14 @@ def test_v1_record_posts_record_response_and_reads_the_location(client_for, mock
     location = f"{V1}/communications/calls/{CALL}/operations/{OPERATION}"
     mock_http.post(
         f"{V1}/communications/calls/{CALL}/recordResponse",
-        json=contract.load("v1.0/recordResponse-response.json"),
+        json=graph_fixture("v1.0/recordResponse-response.json"),
         headers={"Location": location},
     )
 
-    result = client_for("v1.0").record(CALL, V1_EXAMPLE)
+    result = client_for("v1.0").record(CALL, V1_BODY)
 
     (sent,) = graph_requests(mock_http)
-    assert json.loads(sent.body) == contract.load("v1.0/recordResponse-request.json")
+    assert json.loads(sent.body) == graph_fixture("v1.0/recordResponse-request.json")
     assert result.operation.id == OPERATION
     assert result.location == location
 
@@ -77,7 +86,7 @@ def test_v1_record_posts_record_response_and_reads_the_location(client_for, mock
 def test_a_record_answer_naming_no_operation_is_a_response_error(client_for, mock_http, answer):
     mock_http.post(f"{V1}/communications/calls/{CALL}/recordResponse", json=answer)
     with pytest.raises(GraphResponseError, match="names no operation") as caught:
-        client_for("v1.0").record(CALL, V1_EXAMPLE)
+        client_for("v1.0").record(CALL, V1_BODY)
     assert caught.value.status == 200
     assert caught.value.client_request_id
 
@@ -90,7 +99,7 @@ def test_a_record_answer_that_is_not_an_operation_is_a_response_error(client_for
         content_type="application/json",
     )
     with pytest.raises(GraphResponseError):
-        client_for("v1.0").record(CALL, V1_EXAMPLE)
+        client_for("v1.0").record(CALL, V1_BODY)
 
 
 def test_a_refused_record_action_says_what_graph_said(client_for, mock_http):
@@ -100,7 +109,7 @@ def test_a_refused_record_action_says_what_graph_said(client_for, mock_http):
         json={"error": {"code": "BadRequest", "message": "Prompt URI unreachable."}},
     )
     with pytest.raises(GraphRequestError) as caught:
-        client_for("v1.0").record(CALL, V1_EXAMPLE)
+        client_for("v1.0").record(CALL, V1_BODY)
     assert "Prompt URI unreachable." in caught.value.operator_message
 
 
@@ -110,7 +119,7 @@ def test_the_record_action_renews_a_refused_token_once(client_for, mock_http):
     mock_http.post(url, status=401, json={"error": {"code": "InvalidAuthenticationToken"}})
     mock_http.post(url, json={"id": OPERATION, "status": "running"})
 
-    result = client_for("v1.0").record(CALL, V1_EXAMPLE)
+    result = client_for("v1.0").record(CALL, V1_BODY)
 
     assert result.operation.id == OPERATION
     assert [r.headers["Authorization"] for r in graph_requests(mock_http)] == [
@@ -122,10 +131,10 @@ def test_the_record_action_renews_a_refused_token_once(client_for, mock_http):
 def test_the_record_action_goes_to_the_exchange_log(client_for, mock_http):
     mock_http.post(f"{V1}/communications/calls/{CALL}/recordResponse", json={"id": OPERATION})
     log = RecordingLog()
-    client_for("v1.0").record(CALL, V1_EXAMPLE, log=log)
+    client_for("v1.0").record(CALL, V1_BODY, log=log)
     started = log.events[0]
     assert started[1:4] == ("record", "POST", f"{V1}/communications/calls/{CALL}/recordResponse")
-    assert started[4] == contract.load("v1.0/recordResponse-request.json")
+    assert started[4] == graph_fixture("v1.0/recordResponse-request.json")
 
 
 @pytest.mark.parametrize(("profile", "base"), BASES)

@@ -16,8 +16,7 @@ from recordings.graph import (
     GraphThrottledError,
 )
 from recordings.graph.http import LOGGED_BODY_LIMIT, REDACTED
-from tests.recordings.graph.contract import REPO_ROOT
-from tests.recordings.graph.support import (
+from tests.support.graph import (
     TOKEN_URL,
     RecordingLog,
     connect_timeout,
@@ -25,6 +24,7 @@ from tests.recordings.graph.support import (
     connection_reset,
     read_timeout,
 )
+from tests.support.paths import REPO
 
 URL = "https://graph.test/v1.0/communications/calls/c1"
 
@@ -41,7 +41,7 @@ def test_it_sends_a_timeout_a_client_request_id_and_a_user_agent(session, mock_h
     sent = mock_http.calls[0].request
     assert sent.req_kwargs["timeout"] == 7.5
     assert str(uuid.UUID(sent.headers["client-request-id"])) == sent.headers["client-request-id"]
-    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert sent.headers["User-Agent"] == f"Recorder/{version}"
     assert response.status == 200
     assert response.json() == {"id": "c1"}

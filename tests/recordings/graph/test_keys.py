@@ -13,7 +13,7 @@ from recordings.graph import (
     NotificationKeys,
     UnknownSigningKey,
 )
-from tests.recordings.graph.support import Clock, RecordingLogs, connection_reset
+from tests.support.graph import RecordingLogs, connection_reset
 
 CONFIG_URL = "https://keys.test/.well-known/OpenIdConfiguration"
 JWKS_URL = "https://keys.test/jwks"
@@ -33,11 +33,6 @@ def first_key():
 @pytest.fixture(scope="module")
 def second_key():
     return rsa_jwk("key-2")
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

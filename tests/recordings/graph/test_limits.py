@@ -22,7 +22,7 @@ PREFIX = "/emulator/recordings/"
 
 
 @pytest.fixture
-def session(settings):
+def one_try_session(settings):
     settings.GRAPH_MAX_ATTEMPTS = 1
     return GraphSession(sleep=lambda _: None)
 
@@ -39,19 +39,21 @@ def peak_allocated(call) -> int:
     return peak
 
 
-def test_an_error_body_that_is_a_gzip_bomb_is_not_inflated(session):
+def test_an_error_body_that_is_a_gzip_bomb_is_not_inflated(one_try_session):
     bomb = gzip_bomb(64 * 1024 * 1024)  # 64 MiB of zeros in about 64 KiB
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
     with Host(answering(500, bomb, headers)) as host:
-        peak = peak_allocated(lambda: session.send("GET", host.url, action="get", max_attempts=1))
+        peak = peak_allocated(
+            lambda: one_try_session.send("GET", host.url, action="get", max_attempts=1)
+        )
 
         with pytest.raises(GraphServiceError):
-            session.send("GET", host.url, action="get", max_attempts=1)
+            one_try_session.send("GET", host.url, action="get", max_attempts=1)
 
     assert peak < 4 * 1024 * 1024, f"{peak / 2**20:.1f} MiB allocated for an error body"
 
 
-def test_an_error_body_is_read_only_up_to_its_cap(session):
+def test_an_error_body_is_read_only_up_to_its_cap(one_try_session):
     body = json.dumps({"error": {"code": "x", "message": "m" * (4 * 1024 * 1024)}}).encode()
 
     class Log:
@@ -64,24 +66,24 @@ def test_an_error_body_is_read_only_up_to_its_cap(session):
     log = Log()
     with Host(answering(500, body, {"Content-Type": "text/plain"})) as host:
         peak = peak_allocated(
-            lambda: session.send("GET", host.url, action="get", max_attempts=1, log=log)
+            lambda: one_try_session.send("GET", host.url, action="get", max_attempts=1, log=log)
         )
 
     assert peak < 2 * 1024 * 1024
     assert len(log.text.encode()) <= ERROR_BODY_MAX_BYTES
 
 
-def test_an_answer_larger_than_any_graph_answer_is_refused(session):
+def test_an_answer_larger_than_any_graph_answer_is_refused(one_try_session):
     body = json.dumps({"value": ["x" * (2 * 1024 * 1024)]}).encode()
     with (
         Host(answering(200, body, {"Content-Type": "application/json"})) as host,
         pytest.raises(GraphResponseError, match="larger than"),
     ):
-        session.send("GET", host.url, action="get", max_attempts=1)
+        one_try_session.send("GET", host.url, action="get", max_attempts=1)
 
 
 @pytest.mark.parametrize("framed", [True, False], ids=["with a length", "to the close"])
-def test_a_download_from_a_host_that_drips_ends_at_its_deadline(session, framed):
+def test_a_download_from_a_host_that_drips_ends_at_its_deadline(one_try_session, framed):
     # One byte every 0.3 s never trips a 5 s read timeout; the deadline cuts it at 1 s.
     drip = dripping(every=0.3, length=40, limit=40, framed=framed)
     with Host(drip, path=PREFIX) as host:
@@ -96,14 +98,14 @@ def test_a_download_from_a_host_that_drips_ends_at_its_deadline(session, framed)
                 max_bytes=1_000_000,
                 timeout=5,
                 deadline=started + 1.0,
-                session=session,
+                session=one_try_session,
             )
         took = time.monotonic() - started
 
     assert took < 2.0, f"the download went on for {took:.1f} s past a 1 s deadline"
 
 
-def test_a_host_that_sends_no_headers_is_cut_off_at_the_deadline(session):
+def test_a_host_that_sends_no_headers_is_cut_off_at_the_deadline(one_try_session):
     def silent(handler, host):
         host.closed.wait(10)
 
@@ -119,7 +121,7 @@ def test_a_host_that_sends_no_headers_is_cut_off_at_the_deadline(session):
                 max_bytes=1_000_000,
                 timeout=30,
                 deadline=started + 1.0,
-                session=session,
+                session=one_try_session,
             )
         took = time.monotonic() - started
 

@@ -10,7 +10,7 @@ from recordings.graph import (
     parse_notifications,
     parse_operation,
 )
-from tests.recordings.graph import contract
+from tests.support.graph import graph_fixture, notification_samples
 
 CALL = "421f1100-f4ff-4d0b-a10e-a4d5b1d2be55"
 OPERATION = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
@@ -35,7 +35,7 @@ def operation_in(resource_data, **fields):
 
 
 def test_it_parses_the_beta_record_answer():
-    operation = parse_operation(contract.load("beta-record/record-response.json"))
+    operation = parse_operation(graph_fixture("beta-record/record-response.json"))
     assert operation == ParsedOperation(
         id="17e3b46c-f61d-4f4d-9635-c626ef18e6ad",
         status="running",
@@ -46,7 +46,7 @@ def test_it_parses_the_beta_record_answer():
 
 
 def test_it_parses_the_v1_record_answer_with_its_nulls():
-    operation = parse_operation(contract.load("v1.0/recordResponse-response.json"))
+    operation = parse_operation(graph_fixture("v1.0/recordResponse-response.json"))
     assert operation == ParsedOperation(
         id=OPERATION, status="running", client_context="d45324c1-fcb5-430a-902c-f20af696537c"
     )
@@ -73,9 +73,9 @@ def test_an_operation_that_is_not_an_object_is_a_payload_error():
 # --- The contract's notifications -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", contract.notification_samples())
+@pytest.mark.parametrize("name", notification_samples())
 def test_it_reads_every_notification_in_the_contract(name):
-    notifications = parse_notifications(contract.load(name))
+    notifications = parse_notifications(graph_fixture(name))
     assert len(notifications) == 1
     (notification,) = notifications
     assert notification.change_type in ("created", "updated", "deleted")
@@ -84,7 +84,7 @@ def test_it_reads_every_notification_in_the_contract(name):
 
 
 def test_it_reads_the_beta_completion_from_the_old_names_and_the_url():
-    (notification,) = parse_notifications(contract.load("beta-record/notification-completed.json"))
+    (notification,) = parse_notifications(graph_fixture("beta-record/notification-completed.json"))
 
     assert notification.change_type == "deleted"
     assert notification.resource_url == (
@@ -104,7 +104,7 @@ def test_it_reads_the_beta_completion_from_the_old_names_and_the_url():
 
 
 def test_it_reads_the_v1_completion():
-    (notification,) = parse_notifications(contract.load("v1.0/notification-completed.json"))
+    (notification,) = parse_notifications(graph_fixture("v1.0/notification-completed.json"))
     operation = notification.operation
     assert notification.resource_url == OPERATION_URL
     assert (notification.call_id, notification.operation_id) == (CALL, OPERATION)
@@ -120,7 +120,7 @@ def test_it_reads_the_v1_completion():
 
 
 def test_it_reads_the_v1_cancellation():
-    (notification,) = parse_notifications(contract.load("v1.0/notification-canceled.json"))
+    (notification,) = parse_notifications(graph_fixture("v1.0/notification-canceled.json"))
     operation = notification.operation
     assert operation.status == "failed"
     assert operation.completion_reason == "operationCanceled"
@@ -130,7 +130,7 @@ def test_it_reads_the_v1_cancellation():
 
 
 def test_it_reads_an_established_call_and_its_caller():
-    raw = contract.load("v1.0/notification-call-established.json")
+    raw = graph_fixture("v1.0/notification-call-established.json")
     (notification,) = parse_notifications(raw)
     call = notification.call
     # resourceUrl is preferred to the old resource.
@@ -146,7 +146,7 @@ def test_it_reads_an_established_call_and_its_caller():
 
 
 def test_it_reads_a_terminated_call_with_its_result():
-    (notification,) = parse_notifications(contract.load("v1.0/notification-call-terminated.json"))
+    (notification,) = parse_notifications(graph_fixture("v1.0/notification-call-terminated.json"))
     call = notification.call
     assert notification.change_type == "deleted"
     assert call.state == "terminated"
@@ -386,7 +386,7 @@ def test_a_body_it_cannot_read_is_a_payload_error_naming_the_problem(body, messa
 
 
 def test_it_reads_a_body_given_as_json_text():
-    raw = contract.load("v1.0/notification-completed.json")
+    raw = graph_fixture("v1.0/notification-completed.json")
     from_bytes = parse_notifications(json.dumps(raw).encode())
     assert from_bytes == parse_notifications(raw)
 

@@ -8,17 +8,16 @@ from recordings.graph import (
     get_profile,
     validate_record_spec,
 )
-from tests.recordings.graph import contract
-from tests.recordings.graph.contract import BEEP, BETA_EXAMPLE, V1_EXAMPLE
+from tests.support.graph import BEEP, BETA_EXAMPLE, V1_EXAMPLE, graph_fixture
 
 
 def test_it_builds_the_beta_record_example_body():
-    expected = contract.load("beta-record/record-request.json")
+    expected = graph_fixture("beta-record/record-request.json")
     assert build_record_body(BETA_EXAMPLE, "beta-record") == expected
 
 
 def test_it_builds_the_v1_record_response_example_body():
-    expected = contract.load("v1.0/recordResponse-request.json")
+    expected = graph_fixture("v1.0/recordResponse-request.json")
     assert build_record_body(V1_EXAMPLE, "v1.0") == expected
 
 

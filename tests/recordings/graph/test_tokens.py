@@ -10,12 +10,11 @@ from recordings.graph import (
     GraphServiceError,
     MsalTokenProvider,
 )
-from tests.recordings.graph.support import (
+from tests.support.graph import (
     AAD,
     SCOPE,
     TENANT,
     TOKEN_URL,
-    Clock,
     RecordingLogs,
     connect_timeout,
     read_timeout,
@@ -31,11 +30,6 @@ def token_answer(token, expires_in=3600):
 
 def form_of(request):
     return {key: values[0] for key, values in parse_qs(request.body).items()}
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

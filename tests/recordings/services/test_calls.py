@@ -10,7 +10,7 @@ from recordings.models import CallState
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
 from recordings.services import notifications as notification_services
-from tests.conftest import contract_sample
+from tests.support.graph import graph_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("beta_profile")]
 
@@ -54,7 +54,7 @@ def test_a_call_ending_with_a_running_recording_schedules_the_close_after_the_gr
     from django.tasks import default_task_backend
 
     make_operation()
-    payload = contract_sample("v1.0/notification-call-terminated")
+    payload = graph_fixture("v1.0/notification-call-terminated")
     row = notification_services.store_notification(
         body=json.dumps(payload).encode(), headers={}, remote_addr=None, claims={}
     )

@@ -2,9 +2,7 @@
 every refusal and failure leaves a row saying why. Graph is faked at the HTTP seam."""
 
 import hashlib
-import io
 import json
-import wave
 from datetime import timedelta
 
 import pytest
@@ -18,24 +16,14 @@ from recordings.models import FetchStatus, GraphExchange, Recording, RecordOpera
 from recordings.services import fetching as fetch_services
 from recordings.services import notifications as notification_services
 from recordings.services import operations as operation_services
-from tests.conftest import contract_sample
+from tests.support.audio import wav_bytes
+from tests.support.graph import graph_fixture
 
 LOCATION = "https://file.location/17e3b46c-f61d-4f4d-9635-c626ef18e6ad"
 ACCESS_TOKEN = "<access-token>"
 
 
-def wav_bytes(seconds: float = 1.0, rate: int = 16000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        frames = int(seconds * rate)
-        wav.writeframes(b"".join((i % 200 * 100).to_bytes(2, "little") for i in range(frames)))
-    return out.getvalue()
-
-
-AUDIO = wav_bytes()
+AUDIO = wav_bytes(1.0)
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +57,7 @@ def enqueued(name: str = "fetch_recording_task") -> list:
 
 
 def completion_body() -> bytes:
-    return json.dumps(contract_sample("v1.0/notification-completed")).encode()
+    return json.dumps(graph_fixture("v1.0/notification-completed")).encode()
 
 
 def complete(django_capture_on_commit_callbacks) -> RecordOperation:
@@ -111,7 +99,7 @@ def test_a_duplicate_completion_neither_adds_a_row_nor_enqueues_again(
 
 def test_a_failed_operation_gets_no_recording(make_operation, django_capture_on_commit_callbacks):
     make_operation()
-    payload = contract_sample("v1.0/notification-canceled")
+    payload = graph_fixture("v1.0/notification-canceled")
     with django_capture_on_commit_callbacks(execute=True):
         notification_services.receive_notification(
             body=json.dumps(payload).encode(), headers={}, remote_addr=None, claims={}
@@ -356,7 +344,7 @@ def test_a_completion_learnt_by_asking_graph_also_gets_its_fetch(
     make_operation, graph_http, settings, call, django_capture_on_commit_callbacks
 ):
     operation = make_operation()
-    data = contract_sample("v1.0/notification-completed")["value"][0]["resourceData"]
+    data = graph_fixture("v1.0/notification-completed")["value"][0]["resourceData"]
     url = (
         f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}"
         f"/operations/{operation.graph_id}"

@@ -16,7 +16,8 @@ from recordings.models import Call, Notification
 from recordings.services import enqueue
 from recordings.services import notifications as notification_services
 from recordings.services import operations as operation_services
-from tests.conftest import contract_sample, create_operation
+from tests.support.factories import create_operation
+from tests.support.graph import graph_fixture
 
 
 def run_together(target, rows):
@@ -51,7 +52,7 @@ def stored(payload):
 def test_two_deliveries_of_a_new_call_at_once_create_one_call_and_answer_it_once(monkeypatch):
     answered = []
     monkeypatch.setattr(enqueue, "answer_call", answered.append)
-    payload = contract_sample("v1.0/notification-call-established")
+    payload = graph_fixture("v1.0/notification-call-established")
     payload["value"][0]["changeType"] = "created"
     payload["value"][0]["resourceData"]["state"] = "incoming"
     rows = [stored(payload) for _ in range(4)]
@@ -77,7 +78,7 @@ def test_two_deliveries_of_a_completion_at_once_finish_the_operation_once(monkey
         return changed
 
     monkeypatch.setattr(operation_services, "advance_operation", counting)
-    rows = [stored(contract_sample("v1.0/notification-completed")) for _ in range(4)]
+    rows = [stored(graph_fixture("v1.0/notification-completed")) for _ in range(4)]
 
     run_together(notification_services.apply_notification, rows)
 

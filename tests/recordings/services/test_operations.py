@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from recordings.models import CallState
 from recordings.services import operations as operation_services
-from tests.conftest import contract_sample
-from tests.recordings.services.support import operation_url
+from tests.support.graph import graph_fixture, operation_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("beta_profile")]
 
@@ -51,7 +50,7 @@ def test_graphs_own_answer_wins_over_closing_when_a_notification_was_lost(
 ):
     operation = make_operation()
     later = timezone.now() + timedelta(hours=1)
-    data = contract_sample("v1.0/notification-completed")["value"][0]["resourceData"]
+    data = graph_fixture("v1.0/notification-completed")["value"][0]["resourceData"]
     graph_http.add(responses.GET, operation_url(settings, call), json=data)
     assert operation_services.close_abandoned_operations(now=later) == [operation]
     operation.refresh_from_db()

@@ -6,13 +6,8 @@ from django.core.files.base import ContentFile
 from recordings.models import PromptAudio
 from recordings.services import prompts as prompt_services
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
+# Prompts are written under a media root of the test's own.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def prompt(name: str) -> PromptAudio:

@@ -12,8 +12,7 @@ from recordings.models import CallState, GraphExchange, RecordOperation, RecordR
 from recordings.services import errors as service_errors
 from recordings.services import notifications as notification_services
 from recordings.services import recordings as recording_services
-from tests.conftest import contract_sample
-from tests.recordings.services.support import OP_ID, SPEC, record_url, running
+from tests.support.graph import OP_ID, SPEC, graph_fixture, record_url, running
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("beta_profile")]
 
@@ -65,7 +64,7 @@ def test_start_recording_uses_record_response_on_the_v1_profile(
     graph_http.add(
         responses.POST,
         record_url(settings, call, "v1.0"),
-        json=contract_sample("v1.0/recordResponse-response"),
+        json=graph_fixture("v1.0/recordResponse-response"),
         headers={"Location": f"/communications/calls/{call.graph_id}/operations/{OP_ID}"},
     )
     spec = RecordSpec(prompts=(PromptSpec(kind="media", uri="https://cdn.contoso.com/beep.wav"),))
@@ -147,7 +146,7 @@ def test_graph_unreachable_keeps_the_request_as_an_error(graph_http, settings, c
 def test_a_completion_that_arrived_before_graphs_answer_is_applied_when_the_operation_appears(
     graph_http, settings, call, django_capture_on_commit_callbacks
 ):
-    payload = contract_sample("v1.0/notification-completed")
+    payload = graph_fixture("v1.0/notification-completed")
     early = notification_services.store_notification(
         body=json.dumps(payload).encode(), headers={}, remote_addr=None, claims={}
     )
