@@ -369,6 +369,21 @@ def test_an_incoming_call_is_created_and_answered_in_the_background(post, settin
     assert enqueued == ["answer_call_task"]
 
 
+@pytest.mark.parametrize("call_id", ["..", "."])
+def test_an_incoming_call_whose_id_could_leave_its_path_segment_is_refused(post, call_id):
+    from django.tasks import default_task_backend
+
+    response = post(incoming_call(call_id))
+
+    assert response.status_code == 400
+    assert "call id is not a Graph id" in response.json()["detail"]
+    row = Notification.objects.get()
+    assert "call id is not a Graph id" in row.error
+    assert row.processed_at is None
+    assert not Call.objects.exists()
+    assert default_task_backend.results == []
+
+
 def test_an_incoming_call_is_not_answered_when_auto_answer_is_off(post, settings):
     from django.tasks import default_task_backend
 
