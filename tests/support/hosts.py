@@ -110,6 +110,16 @@ def trickling(body: bytes, *, chunk: int, every: float):
     return answer
 
 
+def hanging():
+    """Takes the request and never answers it (until the host closes)."""
+
+    def answer(handler: BaseHTTPRequestHandler, host: Host) -> None:
+        host.closed.wait()
+        handler.close_connection = True
+
+    return answer
+
+
 def answering(status: int, body: bytes, headers: dict[str, str] | None = None):
     """One fixed answer, with Content-Length."""
 
