@@ -106,8 +106,9 @@ def test_a_fetch_whose_worker_was_killed_is_taken_over_and_stored_once(recorder,
     # Production: a 30 s lease renewed every 10 s, swept every minute. Here the same, shorter.
     lease = "1.5"
     settings.RECORDING_FETCH_LEASE_SECONDS = float(lease)
-    audio = wav_bytes(seconds=2.0)  # 64 kB, served in 2 kB every 0.1 s: 3 s a download
-    with Host(trickling(audio, chunk=2048, every=0.1)) as host:
+    # 2.6 MB, served 32 kB every 0.05 s: 4 s a download, written to disk a MiB at a time.
+    audio = wav_bytes(seconds=80.0)
+    with Host(trickling(audio, chunk=32 * 1024, every=0.05)) as host:
         recording = pending_recording(host.url)
         env = {
             "RECORDER_BASE_URL": host.base_url,
@@ -126,6 +127,7 @@ def test_a_fetch_whose_worker_was_killed_is_taken_over_and_stored_once(recorder,
         (partial,) = recorder.wait_for(downloading, what="the first worker's download")
         first.kill()  # SIGKILL: no finally runs, no lease is given back
         first.wait()
+        assert 0 < partial.stat().st_size < len(audio)  # killed mid-download
         killed = time.monotonic()
         recorder.start_worker(**env)
 
