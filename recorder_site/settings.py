@@ -326,13 +326,17 @@ RECORDING_DOWNLOAD_HOSTS = env.list(
 PROMPT_BASE_URL = env.str("PROMPT_BASE_URL", default=f"{RECORDER_BASE_URL}/media/prompts/")
 RECORDING_RETENTION_DAYS = env.int("RECORDING_RETENTION_DAYS", default=30)
 # Fetching recordings from Graph: the largest accepted, how long to wait on the network,
-# how often to try while Graph may still keep the audio, and a claim's lease (a worker that
-# died holding a recording gives it up after this long; a live one stops well before).
+# how often to try while Graph may still keep the audio, how long one download may take, and
+# a claim's lease: short, and renewed by the live worker every third of it, so a worker that
+# died holding a recording gives it up within seconds and the minute sweep hands it on.
 RECORDING_MAX_BYTES = env.int("RECORDING_MAX_BYTES", default=512 * 1024 * 1024)
 RECORDING_FETCH_TIMEOUT = env.float("RECORDING_FETCH_TIMEOUT", default=30.0)
 RECORDING_FETCH_MAX_ATTEMPTS = env.int("RECORDING_FETCH_MAX_ATTEMPTS", default=5)
 RECORDING_FETCH_BACKOFF_SECONDS = env.float("RECORDING_FETCH_BACKOFF_SECONDS", default=10.0)
-RECORDING_FETCH_LEASE_SECONDS = env.float("RECORDING_FETCH_LEASE_SECONDS", default=900.0)
+RECORDING_FETCH_DEADLINE_SECONDS = env.float("RECORDING_FETCH_DEADLINE_SECONDS", default=720.0)
+RECORDING_FETCH_LEASE_SECONDS = env.float("RECORDING_FETCH_LEASE_SECONDS", default=30.0)
+# Downloads under way are written here, one file each, until storage takes them.
+RECORDING_FETCH_DIR = env.path("RECORDING_FETCH_DIR", default=BASE_DIR / "var" / "fetching")
 # A fetch that failed for a passing reason (Graph down, a timeout) is retried by the periodic
 # reconcile for this long after the operation ended; Graph keeps recordings only briefly.
 RECORDING_FETCH_RETRY_HOURS = env.float("RECORDING_FETCH_RETRY_HOURS", default=24.0)

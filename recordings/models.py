@@ -335,7 +335,10 @@ class Recording(models.Model):
     error = models.TextField(blank=True)
     # When Graph's link stopped working (401/403/404/410): Graph has discarded the audio.
     link_expired_at = models.DateTimeField(null=True, blank=True)
+    # The claim's time is its fencing token and never changes while the claim lasts; the
+    # lease is what its live worker renews.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     file = models.FileField(upload_to="recordings/%Y/%m/%d/", max_length=300, blank=True)
     size_bytes = models.BigIntegerField(null=True, blank=True)

@@ -52,6 +52,14 @@ def reconcile_task() -> dict[str, int]:
     return {"closed": len(closed), "fetches_enqueued": len(enqueued)}
 
 
+@cron("* * * * *")
+@task(queue_name="default")
+def take_over_lapsed_fetches_task() -> int:
+    """Every minute: hand on the fetches whose worker died (its lease ran out) while Graph
+    still keeps the audio, and delete the partial files such workers left."""
+    return len(fetch_services.take_over_lapsed_fetches())
+
+
 @cron("17 3 * * *")
 @task(queue_name="default")
 def purge_recordings_task() -> int:

@@ -31,7 +31,7 @@ from recordings.graph.http import (
     TokenProvider,
     default_session,
 )
-from recordings.graph.keys import NotificationKeys, UnknownSigningKey
+from recordings.graph.keys import NotificationKeys, SigningKeysUnavailable, UnknownSigningKey
 from recordings.graph.operations import (
     ParsedCall,
     ParsedNotification,
@@ -85,6 +85,7 @@ __all__ = [
     "PromptSpec",
     "RecordResult",
     "RecordSpec",
+    "SigningKeysUnavailable",
     "TokenProvider",
     "UnknownSigningKey",
     "build_record_body",

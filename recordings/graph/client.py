@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from recordings.graph.errors import GraphResponseError
+from recordings.graph.errors import GraphError, GraphResponseError
 from recordings.graph.http import ExchangeLog, GraphResponse, GraphSession, TokenProvider
 from recordings.graph.operations import (
     ParsedCall,
@@ -21,6 +21,30 @@ from recordings.graph.profiles import ProfileRules, get_profile
 SERVICE_HOSTED_MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
 
 Parsed = TypeVar("Parsed")
+
+
+class UnsafeSegment(GraphError):
+    """An id that would not stay in its URL path segment (empty, `.` or `..`): nothing is
+    sent, since the request would reach another resource of Graph's than the one meant."""
+
+    @property
+    def operator_message(self) -> str:
+        return (
+            f"Recorder sent nothing to Graph: {self.message}. Graph never gives out such "
+            "an id: report it."
+        )
+
+
+def segment(value: str) -> str:
+    """`value` as one URL path segment: every character quoted (a `/` too), and the dot
+    segments, which a server would resolve against the path, refused."""
+    _refuse_dot_segment(value)
+    return quote(value, safe="")
+
+
+def _refuse_dot_segment(value: str) -> None:
+    if value in ("", ".", ".."):
+        raise UnsafeSegment(f"the id {value!r} can't be a path segment of a Graph URL")
 
 
 @dataclass(frozen=True)
@@ -52,6 +76,8 @@ class GraphClient:
     ) -> RecordResult:
         """Send the profile's record action with `body` exactly as given: the caller builds
         it once (build_record_body, after validate_record_spec) and keeps what was sent."""
+        # The profile quotes the id into its own path.
+        _refuse_dot_segment(call_id)
         response = self._send(
             "POST", self.profile.record_path(call_id), action="record", json=body, log=log
         )
@@ -109,13 +135,13 @@ class GraphClient:
     def get_operation(
         self, call_id: str, operation_id: str, *, log: ExchangeLog | None = None
     ) -> ParsedOperation:
-        path = f"{self._call_path(call_id)}/operations/{quote(operation_id, safe='')}"
+        path = f"{self._call_path(call_id)}/operations/{segment(operation_id)}"
         response = self._send("GET", path, action="get operation", log=log)
         return self._parse(response, response.json(), parse_operation)
 
     def _call_path(self, call_id: str) -> str:
         # Both profiles: only the record action itself differs between them.
-        return f"/communications/calls/{quote(call_id, safe='')}"
+        return f"/communications/calls/{segment(call_id)}"
 
     def _send(self, method: str, path: str, **kwargs: Any) -> GraphResponse:
         return self.session.send(method, self.base_url + path, token=self.tokens, **kwargs)

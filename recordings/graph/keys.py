@@ -3,6 +3,11 @@
 Fetched from the OpenID configuration's `jwks_uri` and cached. A token signed with a key not
 in the cache makes Recorder look again, but at most once per refetch interval: anyone can send
 a token with a made-up `kid`, and each must not cost a round trip to the key endpoint.
+
+One fetch at a time: a request that finds one under way waits for it only briefly, and one
+that comes shortly after a fetch failed does not try again; both are told the keys are
+unavailable (the webhook answers 503, and Graph delivers again), so a key endpoint that
+hangs holds up one request, never every thread of the server.
 """
 
 import logging
@@ -13,7 +18,7 @@ from typing import Any
 
 import jwt
 
-from recordings.graph.errors import GraphResponseError
+from recordings.graph.errors import GraphError, GraphResponseError
 from recordings.graph.http import ExchangeLogFactory, GraphSession, default_session, new_log
 
 logger = logging.getLogger(__name__)
@@ -26,9 +31,22 @@ class UnknownSigningKey(LookupError):
     """No RSA key with this kid, even after looking again (or looking again is not due yet)."""
 
 
+class SigningKeysUnavailable(GraphError):
+    """No fetch was made for this request: another is under way, or one failed just now."""
+
+
+class _Fetch:
+    """One fetch of the keys, for the requests that wait on it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error = ""
+
+
 class NotificationKeys:
     """`log_factory` gives each request to the key endpoints its ExchangeLog; without it the
-    requests go unlogged."""
+    requests go unlogged. `wait_for_fetch` is how long a request waits on a fetch another
+    one made; `retry_after_failure` how long after a failed fetch none is tried."""
 
     def __init__(
         self,
@@ -39,6 +57,8 @@ class NotificationKeys:
         session: GraphSession | None = None,
         clock: Callable[[], float] = time.monotonic,
         log_factory: ExchangeLogFactory | None = None,
+        wait_for_fetch: float = 0.2,
+        retry_after_failure: float = 5.0,
     ) -> None:
         self.openid_config_url = openid_config_url
         self.timeout = min(timeout, MAX_TIMEOUT)
@@ -46,14 +66,21 @@ class NotificationKeys:
         self._session = session or default_session()
         self._clock = clock
         self.log_factory = log_factory
+        self.wait_for_fetch = wait_for_fetch
+        self.retry_after_failure = retry_after_failure
+        # Guards the state below, never held during a fetch.
         self._lock = threading.Lock()
         self._keys: dict[str, jwt.PyJWK] = {}
         self._loaded = False
         self._fetched_at = 0.0
+        self._under_way: _Fetch | None = None
+        self._failed_at: float | None = None
+        self._failure = ""
 
     def signing_key(self, kid: str) -> jwt.PyJWK:
         """The RSA key with this kid. Raises UnknownSigningKey, or a GraphError when the keys
-        could not be fetched (then the sender should try again later)."""
+        could not be had (SigningKeysUnavailable when none was fetched for this request):
+        then the sender should try again later."""
         # The common case takes no lock: the dict is replaced whole, never changed in place.
         key = self._keys.get(kid)
         if key is not None:
@@ -63,23 +90,66 @@ class NotificationKeys:
             key = self._keys.get(kid)
             if key is not None:
                 return key
-            now = self._clock()
-            if self._loaded and now - self._fetched_at < self.refetch_interval:
-                raise UnknownSigningKey(
-                    f"No signing key {kid!r}; the keys were fetched "
-                    f"{now - self._fetched_at:.0f} s ago, and are fetched at most every "
-                    f"{self.refetch_interval:g} s."
-                )
-            # Counted from the attempt, so a failing endpoint is not asked on every request
-            # either. Until a first fetch succeeds there is nothing to verify with, so that
-            # one is always tried.
-            self._fetched_at = now
-            self._keys = self._fetch()
+            fetch = self._under_way
+            if fetch is None:
+                now = self._clock()
+                self._refuse_unless_due(kid, now)
+                # Counted from the attempt, so a failing endpoint is not asked on every
+                # request either.
+                self._fetched_at = now
+                fetch = self._under_way = _Fetch()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            return self._wait_for(fetch, kid)
+        try:
+            keys = self._fetch()
+        except BaseException as err:
+            with self._lock:
+                self._failed_at = self._clock()
+                self._failure = fetch.error = str(err) or type(err).__name__
+                self._under_way = None
+            fetch.done.set()
+            raise
+        with self._lock:
+            self._keys = keys
             self._loaded = True
-            key = self._keys.get(kid)
-            if key is None:
-                raise UnknownSigningKey(f"No signing key {kid!r} among the published keys.")
-            return key
+            self._failed_at = None
+            self._under_way = None
+        fetch.done.set()
+        key = keys.get(kid)
+        if key is None:
+            raise UnknownSigningKey(f"No signing key {kid!r} among the published keys.")
+        return key
+
+    def _refuse_unless_due(self, kid: str, now: float) -> None:
+        if self._loaded and now - self._fetched_at < self.refetch_interval:
+            raise UnknownSigningKey(
+                f"No signing key {kid!r}; the keys were fetched "
+                f"{now - self._fetched_at:.0f} s ago, and are fetched at most every "
+                f"{self.refetch_interval:g} s."
+            )
+        if self._failed_at is not None and now - self._failed_at < self.retry_after_failure:
+            raise SigningKeysUnavailable(
+                f"fetching the signing keys failed {now - self._failed_at:.1f} s ago "
+                f"({self._failure}); they are fetched again {self.retry_after_failure:g} s "
+                "after a failure"
+            )
+
+    def _wait_for(self, fetch: _Fetch, kid: str) -> jwt.PyJWK:
+        """The key once another request's fetch ends, if it ends soon."""
+        if not fetch.done.wait(self.wait_for_fetch):
+            raise SigningKeysUnavailable(
+                f"the signing keys are being fetched for another request (for over "
+                f"{self.wait_for_fetch:g} s); only one fetch is made at a time"
+            )
+        if fetch.error:
+            raise SigningKeysUnavailable(f"fetching the signing keys failed ({fetch.error})")
+        key = self._keys.get(kid)
+        if key is None:
+            raise UnknownSigningKey(f"No signing key {kid!r} among the published keys.")
+        return key
 
     def _fetch(self) -> dict[str, jwt.PyJWK]:
         config = self._get_json(self.openid_config_url)

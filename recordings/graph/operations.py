@@ -6,6 +6,7 @@ Graph's payloads changed names over the years (`recordResourceLocation` became
 """
 
 import json
+import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from recordings.graph.vocabulary import (
     OPERATION_STATUSES,
 )
 
+logger = logging.getLogger(__name__)
+
 # Where a caller's id can be, most telling first.
 CALLER_IDENTITIES = ("phone", "user", "application")
 
@@ -30,6 +33,23 @@ _ANY_CALL_URL = re.compile(r"/calls/([^/?#]+)")
 
 class PayloadError(ValueError):
     """A payload Recorder cannot read; the message names what is wrong and where."""
+
+
+# Graph's call and operation ids are GUIDs; this is looser (any letters, digits, - and _),
+# but never what could leave a URL's path segment: no dot segment, slash, %, or space.
+_GRAPH_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def checked_id(value: str, field: str) -> str:
+    """`value` if it has the shape of a Graph id ("" stays ""); else PayloadError naming
+    `field`: every id Graph hands Recorder ends up in a URL Recorder sends."""
+    if value == "" or _GRAPH_ID.fullmatch(value):
+        return value
+    logger.warning("Refused %s %r: not the shape of a Graph id", field, value[:200])
+    raise PayloadError(
+        f"{field} is not a Graph id ({value[:200]!r}): only letters, digits, - and _ "
+        "are accepted, at most 128 of them."
+    )
 
 
 @dataclass(frozen=True)
@@ -116,6 +136,7 @@ def parse_notifications(payload: Any) -> list[ParsedNotification]:
         parsed.extend(
             _parse_entry(
                 item=item,
+                item_where=where,
                 change_type=_normalise(change_type, CHANGE_TYPES),
                 resource_url=resource_url,
                 data=data,
@@ -144,14 +165,22 @@ def _resource_data(item: dict, where: str) -> list[tuple[dict | None, str]]:
 
 
 def _parse_entry(
-    *, item: dict, change_type: str, resource_url: str, data: dict | None, where: str
+    *,
+    item: dict,
+    item_where: str,
+    change_type: str,
+    resource_url: str,
+    data: dict | None,
+    where: str,
 ) -> ParsedNotification:
     odata_type = _text(data, "@odata.type") if data else ""
     odata_id = _text(data, "@odata.id") if data else ""
     url_operation = _OPERATION_URL.search(resource_url) or _OPERATION_URL.search(odata_id)
     call_match = _ANY_CALL_URL.search(resource_url) or _ANY_CALL_URL.search(odata_id)
-    call_id = call_match.group(1) if call_match else ""
-    operation_id = url_operation.group(2) if url_operation else ""
+    call_id = checked_id(call_match.group(1) if call_match else "", f"{item_where}'s call id")
+    operation_id = checked_id(
+        url_operation.group(2) if url_operation else "", f"{item_where}'s operation id"
+    )
 
     kind = _kind(odata_type, resource_url, odata_id)
     operation = call = None
@@ -199,7 +228,7 @@ def _parse_operation(data: Any, where: str) -> ParsedOperation:
         raise PayloadError(f"{where or 'The operation'} is not an object.")
     code, subcode, message = _result_info(data, where)
     return ParsedOperation(
-        id=_text(data, "id"),
+        id=checked_id(_text(data, "id"), f"{where}.id" if where else "The operation's id"),
         status=_normalise(data.get("status"), OPERATION_STATUSES),
         completion_reason=_text(data, "completionReason"),
         result_code=code,
@@ -231,7 +260,7 @@ def _parse_call(data: Any, where: str) -> ParsedCall:
             {},
         )
     return ParsedCall(
-        id=_text(data, "id"),
+        id=checked_id(_text(data, "id"), f"{where}.id" if where else "The call's id"),
         state=_normalise(data.get("state"), CALL_STATES),
         direction=_normalise(data.get("direction"), CALL_DIRECTIONS),
         caller_id=_text(identity, "id"),

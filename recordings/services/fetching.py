@@ -2,15 +2,17 @@
 retried while a failure may pass. Every change of a recording's fetch status goes through
 move_recording."""
 
-import contextlib
 import logging
+import re
+import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import TemporaryUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -77,12 +79,126 @@ def fetch_backoff(attempt: int) -> timedelta:
 
 
 def _claimable(now: datetime) -> Q:
-    lease = timedelta(seconds=settings.RECORDING_FETCH_LEASE_SECONDS)
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    # A claim older than its lease belongs to a worker that died: it may be taken over.
-    return (Q(status=FetchStatus.PENDING) & due) | Q(
-        status=FetchStatus.FETCHING, claimed_at__lt=now - lease
+    return (Q(status=FetchStatus.PENDING) & due) | _lapsed(now)
+
+
+def _lapsed(now: datetime) -> Q:
+    """Claims whose lease ran out: their worker died (a live one renews it), so they may be
+    taken over. A claim from before leases were renewed has none, and lapses by its age."""
+    lease = timedelta(seconds=settings.RECORDING_FETCH_LEASE_SECONDS)
+    return Q(status=FetchStatus.FETCHING) & (
+        Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True, claimed_at__lt=now - lease)
     )
+
+
+def renew_lease(*, recording_pk: int, claimed_at: datetime, now: datetime | None = None) -> bool:
+    """Extend the lease of the claim made at `claimed_at`, while it still holds the row;
+    False when it no longer does (another worker took it over, or it ended)."""
+    now = now or timezone.now()
+    expires = now + timedelta(seconds=settings.RECORDING_FETCH_LEASE_SECONDS)
+    return bool(_held(recording_pk, claimed_at).update(lease_expires_at=expires))
+
+
+class _LeaseKeeper(threading.Thread):
+    """Renews a claim's lease every third of it while its worker downloads and stores, so
+    the lease can be short: a worker that dies stops renewing, and its claim lapses soon."""
+
+    def __init__(self, recording_pk: int, claimed_at: datetime) -> None:
+        super().__init__(name=f"lease-{recording_pk}", daemon=True)
+        self.recording_pk = recording_pk
+        self.claimed_at = claimed_at
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        every = settings.RECORDING_FETCH_LEASE_SECONDS / 3
+        try:
+            while not self._stopped.wait(every):
+                try:
+                    held = renew_lease(recording_pk=self.recording_pk, claimed_at=self.claimed_at)
+                except Exception:
+                    # A passing database fault: the next renewal may get through in time.
+                    logger.exception("Recording %s: could not renew the lease", self.recording_pk)
+                    continue
+                if not held:
+                    logger.warning(
+                        "Recording %s: the claim was taken over; this fetch keeps nothing",
+                        self.recording_pk,
+                    )
+                    return
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join()
+
+
+# A partial download's name: the recording and its claim, so a sweep can tell whether the
+# claim that wrote it still holds the row.
+_PARTIAL_NAME = re.compile(r"^recording-(\d+)-(\d+)\.part$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _partial_path(recording_pk: int, claimed_at: datetime) -> Path:
+    micros = (claimed_at - _EPOCH) // timedelta(microseconds=1)
+    return Path(settings.RECORDING_FETCH_DIR) / f"recording-{recording_pk}-{micros}.part"
+
+
+class _PartialFile(File):
+    """A download in RECORDING_FETCH_DIR. Local storage moves it into place by its path (as
+    it would an upload's temporary file); any other storage copies it."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path.open("w+b"), name=path.name)
+        self.path = path
+
+    def temporary_file_path(self) -> str:
+        return str(self.path)
+
+    def discard(self) -> None:
+        self.close()
+        # Gone already when the storage moved it into place.
+        self.path.unlink(missing_ok=True)
+
+
+def sweep_partial_downloads() -> list[str]:
+    """Delete the partial downloads whose claim no longer holds its recording: left behind
+    by a worker that was killed (its finally never ran). A live download's claim holds its
+    row, so it is never touched. Returns the names deleted."""
+    folder = Path(settings.RECORDING_FETCH_DIR)
+    if not folder.is_dir():
+        return []
+    deleted = []
+    for path in folder.iterdir():
+        match = _PARTIAL_NAME.match(path.name)
+        if match is None:
+            continue  # not a download of Recorder's
+        recording_pk = int(match.group(1))
+        claimed_at = _EPOCH + timedelta(microseconds=int(match.group(2)))
+        if _held(recording_pk, claimed_at).exists():
+            continue
+        path.unlink(missing_ok=True)
+        deleted.append(path.name)
+        logger.info("Deleted the partial download %s: its fetch ended with its worker", path)
+    return deleted
+
+
+def take_over_lapsed_fetches(*, now: datetime | None = None) -> list[int]:
+    """The minute sweep: give every claim whose lease ran out a task, so another worker
+    takes it over while Graph still keeps the audio, and delete what killed workers left
+    on disk. Returns the recordings enqueued."""
+    lapsed = list(
+        Recording.objects.filter(_lapsed(now or timezone.now())).values_list("pk", flat=True)
+    )
+    for recording_pk in lapsed:
+        logger.warning(
+            "Recording %s: its worker's lease ran out; handing the fetch on", recording_pk
+        )
+        enqueue.fetch_recording(recording_pk)
+    sweep_partial_downloads()
+    return lapsed
 
 
 def _held(recording_pk: int, claimed_at: datetime) -> QuerySet:
@@ -107,17 +223,27 @@ def fetch_recording(*, recording_pk: int, session: GraphSession | None = None) -
         to=FetchStatus.FETCHING,
         now=claimed_at,
         claimed_at=claimed_at,
+        lease_expires_at=claimed_at + timedelta(seconds=settings.RECORDING_FETCH_LEASE_SECONDS),
         attempts=F("attempts") + 1,
     )
     if not claimed:
         return None
+    keeper = _LeaseKeeper(recording_pk, claimed_at)
+    keeper.start()
+    try:
+        return _fetch_claimed(recording_pk, claimed_at, session=session)
+    finally:
+        keeper.stop()
+
+
+def _fetch_claimed(
+    recording_pk: int, claimed_at: datetime, *, session: GraphSession | None
+) -> Recording | None:
     recording = Recording.objects.select_related("operation__call").get(pk=recording_pk)
     operation = recording.operation
-    # Stop well inside the lease, so no other worker can take over while this one writes.
-    deadline = time.monotonic() + settings.RECORDING_FETCH_LEASE_SECONDS * 0.8
-    temporary = TemporaryUploadedFile(
-        name=f"{operation.graph_id}.wav", content_type="audio/wav", size=None, charset=None
-    )
+    # The lease is renewed meanwhile; the deadline stops a host that drips forever.
+    deadline = time.monotonic() + settings.RECORDING_FETCH_DEADLINE_SECONDS
+    temporary = _PartialFile(_partial_path(recording_pk, claimed_at))
     try:
         try:
             downloaded = download_recording(
@@ -149,9 +275,7 @@ def fetch_recording(*, recording_pk: int, session: GraphSession | None = None) -
             logger.exception("Recording %s: fetch failed unexpectedly", recording.pk)
             return _fetch_failed(recording, claimed_at, err)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            # Gone already when the storage moved it into place.
-            temporary.close()
+        temporary.discard()
 
     now = timezone.now()
     kept = move_recording(
@@ -168,6 +292,7 @@ def fetch_recording(*, recording_pk: int, session: GraphSession | None = None) -
         waveform_svg=waveform,
         error="",
         claimed_at=None,
+        lease_expires_at=None,
         next_attempt_at=None,
         stored_at=now,
     )
@@ -194,7 +319,7 @@ def _fetch_failed(recording: Recording, claimed_at: datetime, err: Exception) ->
     attempt = recording.attempts
     # Graph's errors read as sentences already; anything else is named by its type.
     reason = err if isinstance(err, GraphError | NotWav) else f"{type(err).__name__}: {err}"
-    changes: dict = {"claimed_at": None}
+    changes: dict = {"claimed_at": None, "lease_expires_at": None}
     retry_at = None
     if isinstance(err, NotWav):
         to = FetchStatus.FAILED

@@ -1,17 +1,21 @@
 """A recording host that misbehaves, against a real task worker process: one that drips a
 byte at a time, and one whose error body is a gzip bomb. The worker ends each fetch on time,
-keeps its memory flat, and leaves a row that says why."""
+keeps its memory flat, and leaves a row that says why. And a worker killed mid-download:
+another takes its fetch over while the audio is still there, and its partial file goes."""
 
 import time
 from pathlib import Path
 
 import pytest
+import requests
 from django.utils import timezone
 
 from recordings.models import Call, CallState, FetchStatus, Recording
+from recordings.services import fetching as fetch_services
 from recordings.tasks import fetch_recording_task
+from tests.support.audio import wav_bytes
 from tests.support.factories import create_operation
-from tests.support.hosts import Host, answering, dripping, gzip_bomb
+from tests.support.hosts import Host, answering, dripping, gzip_bomb, trickling
 
 pytestmark = pytest.mark.e2e
 
@@ -52,15 +56,15 @@ def settled(recorder, recording: Recording, *, timeout: float) -> Recording:
 
 
 def test_a_host_that_drips_a_byte_at_a_time_is_cut_off_at_the_deadline(recorder):
-    # A byte every second never trips a 30 s read timeout; the lease of 5 s puts the
-    # deadline at 4 s. Dripping out its megabyte would take this host eleven days.
+    # A byte every second never trips a 30 s read timeout; the deadline is 4 s. Dripping
+    # out its megabyte would take this host eleven days.
     with Host(dripping(every=1.0)) as host:
         recording = pending_recording(host.url)
         worker = recorder.start_worker(
             RECORDER_BASE_URL=host.base_url,
             RECORDING_DOWNLOAD_HOSTS="127.0.0.1",
             RECORDING_FETCH_TIMEOUT="30",
-            RECORDING_FETCH_LEASE_SECONDS="5",
+            RECORDING_FETCH_DEADLINE_SECONDS="4",
         )
         fetch_recording_task.enqueue(recording.pk)
         # Timed from the worker's claim: a worker starting on a loaded machine is not the
@@ -115,3 +119,59 @@ def test_an_error_body_that_is_a_gzip_bomb_leaves_the_workers_memory_flat(record
     assert "500" in recording.error
     assert host.hits == 2
     assert after - before < 32, f"the worker grew from {before:.0f} to {after:.0f} MiB"
+
+
+def test_a_fetch_whose_worker_was_killed_is_taken_over_and_stored_once(recorder, settings):
+    # Production: a 30 s lease renewed every 10 s, swept every minute. Here the same, shorter.
+    lease = "1.5"
+    settings.RECORDING_FETCH_LEASE_SECONDS = float(lease)
+    # 2.6 MB, served 32 kB every 0.05 s: 4 s a download, written to disk a MiB at a time.
+    audio = wav_bytes(seconds=80.0)
+    with Host(trickling(audio, chunk=32 * 1024, every=0.05)) as host:
+        recording = pending_recording(host.url)
+        env = {
+            "RECORDER_BASE_URL": host.base_url,
+            "RECORDING_DOWNLOAD_HOSTS": "127.0.0.1",
+            "RECORDING_FETCH_LEASE_SECONDS": lease,
+        }
+        first = recorder.start_worker(**env)
+        fetch_recording_task.enqueue(recording.pk)
+
+        def downloading() -> list[Path]:
+            recording.refresh_from_db()
+            partial = list(recorder.fetch_dir.glob(f"recording-{recording.pk}-*.part"))
+            under_way = recording.status == FetchStatus.FETCHING
+            return partial if under_way and partial and partial[0].stat().st_size > 0 else []
+
+        (partial,) = recorder.wait_for(downloading, what="the first worker's download")
+        first.kill()  # SIGKILL: no finally runs, no lease is given back
+        first.wait()
+        assert 0 < partial.stat().st_size < len(audio)  # killed mid-download
+        killed = time.monotonic()
+        recorder.start_worker(**env)
+
+        taken_over = None
+        deadline = killed + 120
+        while time.monotonic() < deadline:
+            # What the minute cron does, here every quarter second.
+            fetch_services.take_over_lapsed_fetches()
+            recording.refresh_from_db()
+            if taken_over is None and recording.attempts == 2:
+                taken_over = time.monotonic() - killed
+            if recording.status == FetchStatus.STORED and not partial.exists():
+                break
+            time.sleep(0.25)
+        stored = time.monotonic() - killed
+        assert requests.get(f"{recorder.url}/admin/login/", timeout=5).status_code == 200
+
+    print(f"taken over {taken_over:.1f} s and stored {stored:.1f} s after the kill")
+    assert recording.status == FetchStatus.STORED, recording.error
+    assert recording.attempts == 2
+    assert recording.size_bytes == len(audio)
+    assert [p.name for p in (recorder.media_root / "recordings").rglob("*.wav")] == [
+        Path(recording.file.name).name
+    ]
+    assert not partial.exists()
+    assert list(recorder.fetch_dir.iterdir()) == []
+    assert host.hits == 2
+    assert stored < 30

@@ -1,13 +1,18 @@
+import contextlib
 import copy
 import json
+import threading
 import time
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from recordings import webhook
+from recordings.graph import GraphError, NotificationKeys
 from recordings.models import Call, CallState, Notification
 from tests.support.graph import TEST_KID, graph_fixture
+from tests.support.hosts import Host, hanging
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
 
@@ -169,6 +174,36 @@ def test_it_answers_503_and_stores_nothing_when_keys_cannot_be_fetched(post, gra
     response = post(completed_v1())
     assert response.status_code == 503
     assert Notification.objects.count() == 0
+
+
+def test_while_the_key_endpoint_hangs_other_notifications_get_503_at_once_saying_why(
+    post, monkeypatch, caplog, graph_http
+):
+    with Host(hanging(), path="/") as host:
+        graph_http.add_passthru(host.base_url)
+        keys = NotificationKeys(f"{host.base_url}/.well-known/OpenIdConfiguration", timeout=2)
+        monkeypatch.setattr(webhook, "notification_keys", lambda: keys)
+
+        def fetch_that_hangs():
+            with contextlib.suppress(GraphError):
+                keys.signing_key("k")
+
+        # Another request's token named a key Recorder has not loaded: its fetch hangs.
+        first = threading.Thread(target=fetch_that_hangs)
+        first.start()
+        deadline = time.monotonic() + 5
+        while host.hits == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        started = time.monotonic()
+        response = post(completed_v1())
+        took = time.monotonic() - started
+        first.join()
+
+    assert response.status_code == 503
+    assert took < 0.5
+    assert "being fetched for another request" in caplog.text
+    assert host.hits == 1
 
 
 # --- Limits and bad input -------------------------------------------------------------------
@@ -367,6 +402,21 @@ def test_an_incoming_call_is_created_and_answered_in_the_background(post, settin
     assert call.caller_id == "+12345678901"
     enqueued = [r.task.name for r in default_task_backend.results]
     assert enqueued == ["answer_call_task"]
+
+
+@pytest.mark.parametrize("call_id", ["..", "."])
+def test_an_incoming_call_whose_id_could_leave_its_path_segment_is_refused(post, call_id):
+    from django.tasks import default_task_backend
+
+    response = post(incoming_call(call_id))
+
+    assert response.status_code == 400
+    assert "call id is not a Graph id" in response.json()["detail"]
+    row = Notification.objects.get()
+    assert "call id is not a Graph id" in row.error
+    assert row.processed_at is None
+    assert not Call.objects.exists()
+    assert default_task_backend.results == []
 
 
 def test_an_incoming_call_is_not_answered_when_auto_answer_is_off(post, settings):

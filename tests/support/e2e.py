@@ -35,6 +35,8 @@ class Recorder:
         self.worker_log = REPO / "var" / "e2e-worker.log"
         # Recordings the workers fetch land here, never in the project's media/.
         self.media_root = media_root or REPO / "var" / "e2e-media"
+        # Their downloads under way, beside it.
+        self.fetch_dir = self.media_root.with_name(f"{self.media_root.name}-fetching")
 
     def configure(self, profile: str) -> None:
         emulator = f"{self.url}/emulator"
@@ -52,12 +54,13 @@ class Recorder:
             "GRAPH_EMULATOR_TIME_SCALE": str(TIME_SCALE),
             "GRAPH_MAX_RETRY_AFTER": "1",
             "MEDIA_ROOT": str(self.media_root),
+            "RECORDING_FETCH_DIR": str(self.fetch_dir),
             "RECORDING_FETCH_BACKOFF_SECONDS": "0.2",
         }
         for name, value in self.env.items():
             if name == "RECORDING_DOWNLOAD_HOSTS":
                 value = value.split(",")
-            elif name == "MEDIA_ROOT":
+            elif name in ("MEDIA_ROOT", "RECORDING_FETCH_DIR"):
                 value = Path(value)
             elif name in (
                 "RECORDER_CLOSE_GRACE_SECONDS",

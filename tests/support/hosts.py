@@ -92,6 +92,34 @@ def dripping(*, every: float, length: int = 1_000_000, limit: int | None = None,
     return answer
 
 
+def trickling(body: bytes, *, chunk: int, every: float):
+    """200 and the whole `body`, `chunk` bytes each `every` seconds: a download that is
+    still under way for a while, and then completes."""
+
+    def answer(handler: BaseHTTPRequestHandler, host: Host) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "audio/wav")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        for start in range(0, len(body), chunk):
+            if host.closed.wait(every):
+                return
+            handler.wfile.write(body[start : start + chunk])
+            handler.wfile.flush()
+
+    return answer
+
+
+def hanging():
+    """Takes the request and never answers it (until the host closes)."""
+
+    def answer(handler: BaseHTTPRequestHandler, host: Host) -> None:
+        host.closed.wait()
+        handler.close_connection = True
+
+    return answer
+
+
 def answering(status: int, body: bytes, headers: dict[str, str] | None = None):
     """One fixed answer, with Content-Length."""
 

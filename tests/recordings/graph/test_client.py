@@ -9,6 +9,7 @@ from recordings.graph import (
     GraphResponseError,
     build_record_body,
 )
+from recordings.graph.client import UnsafeSegment
 from tests.support.graph import (
     BETA_EXAMPLE,
     GRAPH,
@@ -208,3 +209,29 @@ def test_a_call_graph_no_longer_knows_is_not_found(client_for, mock_http):
     assert caught.value.operator_message == (
         "Graph no longer knows this call (8522 Call not found): it has probably ended."
     )
+
+
+@pytest.mark.parametrize("call_id", ["..", ".", ""])
+@pytest.mark.parametrize("profile", ["beta-record", "v1.0"])
+def test_an_id_that_is_a_dot_segment_is_refused_and_nothing_is_sent(
+    client_for, mock_http, profile, call_id
+):
+    client = client_for(profile)
+    for send in (
+        lambda: client.answer_call(call_id, "https://bot.test/api/calls"),
+        lambda: client.get_call(call_id),
+        lambda: client.delete_call(call_id),
+        lambda: client.cancel_media_processing(call_id, "ctx"),
+        lambda: client.get_operation(CALL, call_id),
+        lambda: client.record(call_id, BETA_EXAMPLE if profile == "beta-record" else V1_EXAMPLE),
+    ):
+        with pytest.raises(UnsafeSegment, match="can't be a path segment"):
+            send()
+    assert graph_requests(mock_http) == []
+
+
+def test_every_character_of_an_id_stays_in_its_path_segment(client_for, mock_http):
+    mock_http.post(f"{V1}/communications/calls/..%2F..%2Fx%3Fy%23z%20%25/answer", status=202)
+    client_for("v1.0").answer_call("../../x?y#z %", "https://bot.test/api/calls")
+    (sent,) = graph_requests(mock_http)
+    assert sent.path_url == "/v1.0/communications/calls/..%2F..%2Fx%3Fy%23z%20%25/answer"

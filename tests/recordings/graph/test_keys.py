@@ -11,9 +11,11 @@ from recordings.graph import (
     GraphResponseError,
     GraphServiceError,
     NotificationKeys,
+    SigningKeysUnavailable,
     UnknownSigningKey,
 )
 from tests.support.graph import RecordingLogs, connection_reset
+from tests.support.hosts import Host, hanging
 
 CONFIG_URL = "https://keys.test/.well-known/OpenIdConfiguration"
 JWKS_URL = "https://keys.test/jwks"
@@ -162,12 +164,19 @@ def test_a_failing_key_endpoint_is_not_retried_within_the_request(keys, mock_htt
     assert sleeps == []
 
 
-def test_until_the_first_fetch_succeeds_every_request_tries(keys, mock_http, first_key):
+def test_until_the_first_fetch_succeeds_it_is_tried_again_a_few_seconds_after_each_failure(
+    keys, mock_http, first_key, clock
+):
     mock_http.get(CONFIG_URL, body=connection_reset())
     with pytest.raises(GraphNetworkError):
         keys.signing_key("key-1")
     mock_http.replace("GET", CONFIG_URL, json={"jwks_uri": JWKS_URL})
     mock_http.get(JWKS_URL, json={"keys": [first_key]})
+    clock.now += 4
+    with pytest.raises(SigningKeysUnavailable, match=r"failed 4\.0 s ago .*connection reset"):
+        keys.signing_key("key-1")
+    assert len(mock_http.calls) == 1
+    clock.now += 1
     assert keys.signing_key("key-1").key_id == "key-1"
 
 
@@ -206,3 +215,46 @@ def test_threads_asking_for_a_new_kid_share_one_fetch(keys, key_endpoint, first_
 
     assert found == ["key-1"] * 8
     assert jwks_fetches(key_endpoint) == 1
+
+
+def test_against_a_hanging_key_endpoint_one_request_waits_and_the_rest_are_told_at_once():
+    with Host(hanging(), path="/") as host:
+        keys = NotificationKeys(f"{host.base_url}/.well-known/OpenIdConfiguration", timeout=1.5)
+        outcomes: list[tuple[str, float]] = []
+
+        def verify(kid: str) -> None:
+            started = time.monotonic()
+            try:
+                keys.signing_key(kid)
+                outcome = "key"
+            except SigningKeysUnavailable as err:
+                outcome = f"unavailable: {err}"
+            except GraphNetworkError:
+                outcome = "timed out"
+            outcomes.append((outcome, time.monotonic() - started))
+
+        # Tokens from anyone, each naming a kid of its own.
+        threads = [threading.Thread(target=verify, args=(f"made-up-{i}",)) for i in range(16)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.01)
+        for thread in threads:
+            thread.join()
+
+        assert host.hits == 1
+        timed_out = [took for outcome, took in outcomes if outcome == "timed out"]
+        told = [(o, took) for o, took in outcomes if o.startswith("unavailable")]
+        assert len(timed_out) == 1 and timed_out[0] == pytest.approx(1.5, abs=0.5)
+        assert len(told) == 15
+        assert all("being fetched for another request" in o for o, _ in told)
+        assert max(took for _, took in told) < 0.5
+
+        # Within the few seconds after the failure, no request makes a fetch.
+        for _ in range(5):
+            started = time.monotonic()
+            with pytest.raises(
+                SigningKeysUnavailable, match=r"failed .* s ago \(no answer before the timeout\)"
+            ):
+                keys.signing_key("made-up-again")
+            assert time.monotonic() - started < 0.5
+        assert host.hits == 1

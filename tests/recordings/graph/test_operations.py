@@ -393,3 +393,46 @@ def test_it_reads_a_body_given_as_json_text():
 
 def test_an_empty_value_list_is_no_notifications():
     assert parse_notifications({"value": []}) == []
+
+
+# --- Ids ------------------------------------------------------------------------------------
+
+NOT_IDS = ["..", ".", "a/b", "a%2Fb", "%2e%2e", "a b", "a\tb", "x" * 129, "a.b", "a?b"]
+# In a URL a / or ? ends the segment: what comes before it is the id then.
+NOT_IDS_IN_A_URL = [bad for bad in NOT_IDS if "/" not in bad and "?" not in bad]
+
+
+@pytest.mark.parametrize("bad", NOT_IDS_IN_A_URL)
+def test_a_call_id_in_the_url_that_is_not_a_graph_id_is_refused_by_name(bad, caplog):
+    with pytest.raises(PayloadError, match=r"value\[0\]'s call id is not a Graph id"):
+        parse_notifications(notify(resourceUrl=f"/communications/calls/{bad}"))
+    assert "not the shape of a Graph id" in caplog.text
+
+
+@pytest.mark.parametrize("bad", NOT_IDS_IN_A_URL)
+def test_an_operation_id_in_the_url_that_is_not_a_graph_id_is_refused_by_name(bad):
+    url = f"/communications/calls/{CALL}/operations/{bad}"
+    with pytest.raises(PayloadError, match=r"value\[0\]'s operation id is not a Graph id"):
+        parse_notifications(notify(resourceUrl=url))
+
+
+@pytest.mark.parametrize("bad", NOT_IDS)
+def test_an_id_in_resource_data_that_is_not_a_graph_id_is_refused_by_name(bad):
+    call = {"@odata.type": "#microsoft.graph.call", "id": bad, "state": "incoming"}
+    with pytest.raises(PayloadError, match=r"value\[0\]\.resourceData\.id is not a Graph id"):
+        parse_notifications(notify(call, resourceUrl=f"/communications/calls/{CALL}"))
+    operation = {"@odata.type": "#microsoft.graph.recordOperation", "id": bad}
+    with pytest.raises(PayloadError, match=r"value\[0\]\.resourceData\.id is not a Graph id"):
+        parse_notifications(notify(operation))
+    with pytest.raises(PayloadError, match="The operation's id is not a Graph id"):
+        parse_operation({"id": bad, "status": "running"})
+    with pytest.raises(PayloadError, match="The call's id is not a Graph id"):
+        parse_call({"id": bad})
+
+
+@pytest.mark.parametrize("good", [CALL, CALL.upper(), "fault-call", "a_b-1", "x" * 128])
+def test_ids_of_letters_digits_dashes_and_underscores_are_taken(good):
+    (parsed,) = parse_notifications(
+        notify({"id": good}, resourceUrl=f"/communications/calls/{good}/operations/{good}")
+    )
+    assert (parsed.call_id, parsed.operation_id, parsed.operation.id) == (good, good, good)

@@ -3,7 +3,8 @@ every refusal and failure leaves a row saying why. Graph is faked at the HTTP se
 
 import hashlib
 import json
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -29,6 +30,7 @@ AUDIO = wav_bytes(1.0)
 @pytest.fixture(autouse=True)
 def _fetch_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.RECORDING_FETCH_DIR = tmp_path / "fetching"
     settings.RECORDING_DOWNLOAD_HOSTS = ["file.location"]
     settings.RECORDING_MAX_BYTES = 10 * 1024 * 1024
     settings.RECORDING_FETCH_MAX_ATTEMPTS = 3
@@ -387,3 +389,132 @@ def test_a_storage_failure_leaves_a_reason_and_is_retried(completed, graph_http,
     assert recording.status == FetchStatus.PENDING
     assert "OSError: [Errno 28] No space left on device" in recording.error
     assert recording.claimed_at is None
+
+
+def partial_downloads(settings) -> list[str]:
+    folder = settings.RECORDING_FETCH_DIR
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.mark.parametrize("outcome", ["stored", "graph error", "not wav", "storage error"])
+def test_no_partial_download_is_left_whatever_becomes_of_the_fetch(
+    completed, graph_http, settings, monkeypatch, outcome
+):
+    seen = []
+    original = fetch_services.download_recording
+
+    def download_and_look(*args, **kwargs):
+        downloaded = original(*args, **kwargs)
+        seen.extend(partial_downloads(settings))
+        return downloaded
+
+    monkeypatch.setattr(fetch_services, "download_recording", download_and_look)
+    if outcome == "graph error":
+        serve(graph_http, body=b"{}", status=500)
+    else:
+        serve(graph_http, body=b"RIFF-not-really" if outcome == "not wav" else AUDIO)
+    if outcome == "storage error":
+
+        def disk_full(name, content, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(default_storage, "save", disk_full)
+
+    recording = fetch(completed)
+
+    assert (recording.status == FetchStatus.STORED) == (outcome == "stored")
+    if outcome != "graph error":
+        # The download went to Recorder's own folder, named after its recording and claim.
+        assert len(seen) == 1 and seen[0].startswith(f"recording-{recording.pk}-")
+    assert partial_downloads(settings) == []
+
+
+def test_the_download_deadline_is_its_own_setting_not_the_lease(
+    completed, graph_http, settings, monkeypatch
+):
+    settings.RECORDING_FETCH_DEADLINE_SECONDS = 123
+    settings.RECORDING_FETCH_LEASE_SECONDS = 30
+    deadlines = []
+    original = fetch_services.download_recording
+
+    def download(*args, deadline, **kwargs):
+        deadlines.append(deadline - time.monotonic())
+        return original(*args, deadline=deadline, **kwargs)
+
+    monkeypatch.setattr(fetch_services, "download_recording", download)
+    serve(graph_http)
+    fetch(completed)
+    assert deadlines == [pytest.approx(123, abs=1)]
+
+
+def claim(recording_pk: int, *, lease_left: float) -> datetime:
+    claimed_at = timezone.now() - timedelta(seconds=60)
+    Recording.objects.filter(pk=recording_pk).update(
+        status=FetchStatus.FETCHING,
+        claimed_at=claimed_at,
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_left),
+        attempts=1,
+    )
+    return claimed_at
+
+
+def test_a_renewed_lease_holds_however_old_the_claim_and_a_lapsed_one_is_handed_on(completed):
+    pk = completed.recording.pk
+    claimed_at = claim(pk, lease_left=-1)
+    assert fetch_services.renew_lease(recording_pk=pk, claimed_at=claimed_at)
+    ENQUEUED.clear()
+
+    assert fetch_services.take_over_lapsed_fetches() == []
+    assert fetch_services.fetch_recording(recording_pk=pk) is None
+    assert enqueued() == []
+
+    later = timezone.now() + timedelta(seconds=31)
+    assert fetch_services.take_over_lapsed_fetches(now=later) == [pk]
+    assert [r.args for r in enqueued()] == [[pk]]
+
+
+def test_a_worker_whose_claim_was_taken_over_can_no_longer_renew_it(completed, graph_http):
+    pk = completed.recording.pk
+    first = claim(pk, lease_left=-1)
+    serve(graph_http)
+    assert fetch(completed).status == FetchStatus.STORED
+    assert not fetch_services.renew_lease(recording_pk=pk, claimed_at=first)
+    assert Recording.objects.get(pk=pk).attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_worker_renews_its_lease_while_it_downloads(
+    completed, graph_http, settings, monkeypatch
+):
+    settings.RECORDING_FETCH_LEASE_SECONDS = 0.6
+    leases = []
+    original = fetch_services.download_recording
+
+    def slow_download(*args, **kwargs):
+        # Four renewals' worth of downloading, longer than the lease itself.
+        for _ in range(4):
+            time.sleep(0.2)
+            leases.append(Recording.objects.get(pk=completed.recording.pk).lease_expires_at)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(fetch_services, "download_recording", slow_download)
+    serve(graph_http)
+    assert fetch(completed).status == FetchStatus.STORED
+    assert len(set(leases)) >= 3, leases
+    assert leases == sorted(leases)
+
+
+def test_the_sweep_deletes_only_partial_downloads_whose_claim_has_ended(completed, settings):
+    pk = completed.recording.pk
+    live = claim(pk, lease_left=30)
+    folder = settings.RECORDING_FETCH_DIR
+    folder.mkdir(parents=True)
+    holding = fetch_services._partial_path(pk, live)
+    dead = fetch_services._partial_path(pk, live - timedelta(minutes=5))
+    gone = fetch_services._partial_path(pk + 1000, live)
+    other = folder / "notes.txt"
+    for path in (holding, dead, gone, other):
+        path.write_bytes(b"RIFF")
+
+    assert sorted(fetch_services.sweep_partial_downloads()) == sorted([dead.name, gone.name])
+    assert partial_downloads(settings) == sorted([holding.name, other.name])

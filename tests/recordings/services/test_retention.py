@@ -102,6 +102,7 @@ def test_the_periodic_tasks_are_scheduled():
     jobs = {job.name: str(job.trigger) for job in scheduler.get_jobs()}
     assert jobs[tasks.reconcile_task.name].endswith("minute='*/5']")
     assert "hour='3'" in jobs[tasks.purge_recordings_task.name]
+    assert jobs[tasks.take_over_lapsed_fetches_task.name].endswith("minute='*']")
 
 
 def test_the_reconcile_task_closes_abandoned_operations_and_retries_fetches(monkeypatch):
