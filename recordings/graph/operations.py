@@ -5,6 +5,7 @@ Graph's payloads changed names over the years (`recordResourceLocation` became
 (`Running`, `"8515"`). Parsing accepts all of it and hands the rest of Recorder one shape.
 """
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, replace
@@ -26,6 +27,13 @@ CALLER_IDENTITIES = ("phone", "user", "application")
 _OPERATION_URL = re.compile(r"/calls/([^/?#]+)/operations/([^/?#]+)/?$")
 _CALL_URL = re.compile(r"/calls/([^/?#]+)/?$")
 _ANY_CALL_URL = re.compile(r"/calls/([^/?#]+)")
+
+# Graph's bodies nest a dozen levels at most; anything deeper is refused before it is read,
+# so nothing that walks a stored body (the parser, the admin's pretty-printer) runs out of
+# stack on it.
+MAX_NESTING = 64
+# Result codes are kept in IntegerField columns: 32-bit signed on every database.
+RESULT_CODE_RANGE = (-(2**31), 2**31 - 1)
 
 
 class PayloadError(ValueError):
@@ -94,6 +102,9 @@ def parse_notifications(payload: Any) -> list[ParsedNotification]:
             payload = json.loads(payload)
         except ValueError as err:
             raise PayloadError(f"The body is not valid JSON: {err}.") from err
+        except RecursionError as err:
+            raise PayloadError(too_deep_problem()) from err
+    check_storable(payload)
     if not isinstance(payload, dict):
         raise PayloadError('The body is not a JSON object ({"value": [...]}).')
     if "value" not in payload:
@@ -209,8 +220,8 @@ def _parse_operation(data: Any, where: str) -> ParsedOperation:
         recording_location=_text(data, "recordingLocation", "recordResourceLocation"),
         recording_access_token=_text(data, "recordingAccessToken", "recordResourceAccessToken"),
         client_context=_text(data, "clientContext"),
-        created=_datetime(data.get("createdDateTime")),
-        last_action=_datetime(data.get("lastActionDateTime")),
+        created=_datetime(data.get("createdDateTime"), _path(where, "createdDateTime")),
+        last_action=_datetime(data.get("lastActionDateTime"), _path(where, "lastActionDateTime")),
     )
 
 
@@ -261,16 +272,20 @@ def _number(value: Any, path: str) -> int | None:
     """Graph's result codes: numbers, or numbers in strings."""
     if value is None or value == "":
         return None
+    number = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise PayloadError(f"{path} is not a number: {value!r}.")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = int(value.strip())
+    if number is None:
+        raise PayloadError(f"{path} is not a number: {value!r}.")
+    low, high = RESULT_CODE_RANGE
+    if not low <= number <= high:
+        raise PayloadError(f"{path}: {number} is out of range.")
+    return number
 
 
 def _text(data: dict, *names: str) -> str:
@@ -290,7 +305,7 @@ def _normalise(value: Any, known: tuple[str, ...]) -> str:
     return next((name for name in known if name.lower() == text.lower()), text)
 
 
-def _datetime(value: Any) -> datetime | None:
+def _datetime(value: Any, path: str) -> datetime | None:
     # A timestamp Recorder cannot read is not worth refusing a notification over.
     if not isinstance(value, str):
         return None
@@ -298,6 +313,69 @@ def _datetime(value: Any) -> datetime | None:
         parsed = parse_datetime(value)
     except ValueError:
         return None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    # One that reads but lies outside the years a datetime holds once taken to UTC (Dec 31
+    # 9999 at -23:59) would fail where it is stored, so it is refused here, by name.
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError as err:
+        raise PayloadError(f"{path}: {value!r} is out of range once taken to UTC.") from err
     return parsed
+
+
+def _path(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+# --- What no column can hold ------------------------------------------------------------
+
+
+def too_deep_problem() -> str:
+    return f"The body nests deeper than the {MAX_NESTING} levels Recorder reads."
+
+
+def check_storable(payload: Any) -> None:
+    """Refuse, by path, what the database could not keep once parsed: nesting deeper than
+    MAX_NESTING, and text holding a NUL (PostgreSQL refuses it) or an unpaired surrogate
+    (no UTF-8 encodes it). Iterative, so depth itself can't exhaust the stack here."""
+    stack: list[tuple[Any, str, int]] = [(payload, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if not _storable_text(value):
+                raise PayloadError(f"{path or 'The body'} holds text Recorder cannot store.")
+            continue
+        if isinstance(value, dict):
+            children = [(str(key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            children = [(index, item) for index, item in enumerate(value)]
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            raise PayloadError(too_deep_problem())
+        for key, item in children:
+            if isinstance(key, str) and not _storable_text(key):
+                raise PayloadError(f"{path or 'The body'} has a field name Recorder cannot store.")
+            stack.append((item, _step(path, key), depth + 1))
+
+
+def _storable_text(text: str) -> bool:
+    """Whether every database Recorder runs on can keep this text."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _step(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    # A path names the field in errors and answers: a long name is cut, not echoed whole.
+    name = key if len(key) <= 64 else f"{key[:64]}..."
+    return f"{path}.{name}" if path else name
