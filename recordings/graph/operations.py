@@ -209,6 +209,7 @@ def _parse_operation(data: Any, where: str) -> ParsedOperation:
     if not isinstance(data, dict):
         raise PayloadError(f"{where or 'The operation'} is not an object.")
     code, subcode, message = _result_info(data, where)
+    _check_lengths(data, OPERATION_TEXT_LENGTHS, where)
     return ParsedOperation(
         id=_text(data, "id"),
         status=_normalise(data.get("status"), OPERATION_STATUSES),
@@ -232,15 +233,18 @@ def _parse_call(data: Any, where: str) -> ParsedCall:
     source = data.get("source")
     identity_set = source.get("identity") if isinstance(source, dict) else None
     identity: dict = {}
+    kind = ""
     if isinstance(identity_set, dict):
-        identity = next(
+        kind, identity = next(
             (
-                identity_set[kind]
-                for kind in CALLER_IDENTITIES
-                if isinstance(identity_set.get(kind), dict) and _text(identity_set[kind], "id")
+                (name, identity_set[name])
+                for name in CALLER_IDENTITIES
+                if isinstance(identity_set.get(name), dict) and _text(identity_set[name], "id")
             ),
-            {},
+            ("", {}),
         )
+    _check_lengths(data, CALL_TEXT_LENGTHS, where)
+    _check_lengths(identity, CALLER_TEXT_LENGTHS, _path(where, f"source.identity.{kind}"))
     return ParsedCall(
         id=_text(data, "id"),
         state=_normalise(data.get("state"), CALL_STATES),
@@ -324,6 +328,28 @@ def _datetime(value: Any, path: str) -> datetime | None:
     except OverflowError as err:
         raise PayloadError(f"{path}: {value!r} is out of range once taken to UTC.") from err
     return parsed
+
+
+# The longest text Recorder keeps of each field Graph names, by the object it is read from:
+# the size of the column that keeps it (recordings.models). Ids are not here: their shape is
+# checked where they are read.
+OPERATION_TEXT_LENGTHS = {
+    "completionReason": 64,
+    "recordingLocation": 2048,
+    "recordResourceLocation": 2048,
+}
+CALL_TEXT_LENGTHS = {"tenantId": 64}
+CALLER_TEXT_LENGTHS = {"id": 256, "displayName": 256, "tenantId": 64}
+
+
+def _check_lengths(data: dict, limits: dict[str, int], where: str) -> None:
+    """Refuse, by path, text longer than the column that keeps it: PostgreSQL would refuse
+    it at the save, SQLite would keep it whole."""
+    for name, limit in limits.items():
+        if len(_text(data, name)) > limit:
+            raise PayloadError(
+                f"{_path(where, name)} is longer than the {limit} characters Recorder keeps."
+            )
 
 
 def _path(where: str, name: str) -> str:

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from recordings.models import Notification
+from recordings.graph import operations
+from recordings.models import Call, Notification, RecordOperation
 from tests.conftest import contract_sample
 from tests.recordings.admin.operators import operator
 from tests.support.admin_pages import OPERATION_PERMISSIONS, assert_pages_show
@@ -103,3 +104,36 @@ def test_a_caller_name_holding_a_nul_is_refused_naming_it(post, call):
     response = post(established_by('"a\\u0000b"'))
     row = refused(response, naming="value[0].resourceData.source.identity.phone.displayName")
     assert_pages_show(operator("view_notification"), [row])
+
+
+def test_text_longer_than_its_column_is_refused_naming_it(post, make_operation):
+    operation = make_operation()
+    response = post(completed_with(resourceData={"completionReason": "x" * 65}))
+    row = refused(response, naming="value[0].resourceData.completionReason")
+    operation.refresh_from_db()
+    assert operation.completion_reason == ""
+    assert_pages_show(operator(*OPERATION_PERMISSIONS), [row], operation)
+
+
+@pytest.mark.parametrize(
+    ("model", "limits", "fields"),
+    [
+        (
+            RecordOperation,
+            operations.OPERATION_TEXT_LENGTHS,
+            {
+                "completionReason": "completion_reason",
+                "recordingLocation": "recording_location",
+                "recordResourceLocation": "recording_location",
+            },
+        ),
+        (Call, operations.CALL_TEXT_LENGTHS, {"tenantId": "tenant_id"}),
+        (
+            Call,
+            operations.CALLER_TEXT_LENGTHS,
+            {"id": "caller_id", "displayName": "caller_name", "tenantId": "tenant_id"},
+        ),
+    ],
+)
+def test_the_parser_bounds_text_by_the_column_that_keeps_it(model, limits, fields):
+    assert limits == {name: model._meta.get_field(fields[name]).max_length for name in limits}
