@@ -7,6 +7,8 @@ import pytest
 
 from recordings.graph import operations
 from recordings.models import Call, Notification, RecordOperation
+from recordings.services import notifications as notification_services
+from recordings.services import operations as operation_services
 from tests.conftest import contract_sample
 from tests.recordings.admin.operators import operator
 from tests.support.admin_pages import OPERATION_PERMISSIONS, assert_pages_show
@@ -137,3 +139,27 @@ def test_text_longer_than_its_column_is_refused_naming_it(post, make_operation):
 )
 def test_the_parser_bounds_text_by_the_column_that_keeps_it(model, limits, fields):
     assert limits == {name: model._meta.get_field(fields[name]).max_length for name in limits}
+
+
+def test_a_failure_quoting_unstorable_text_is_kept_as_escapes(make_operation, monkeypatch):
+    make_operation()
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk\x00on fire \ud800")
+
+    monkeypatch.setattr(operation_services, "advance_operation", explode)
+    with pytest.raises(RuntimeError):
+        notification_services.receive_notification(
+            body=completed_with(),
+            headers={"HTTP_USER_AGENT": "agent\x00"},
+            remote_addr=None,
+            claims={"tid": "\udfff"},
+        )
+    row = Notification.objects.get()
+    assert row.error == "RuntimeError: disk\\u0000on fire \\ud800"
+    assert "disk\\u0000on fire" in row.traceback
+    assert (row.headers, row.token_claims) == (
+        {"HTTP_USER_AGENT": "agent\\u0000"},
+        {"tid": "\\udfff"},
+    )
+    assert_pages_show(operator("view_notification"), [row])
