@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from recordings.storable import storable_text
+
 # Credentials that pass through request and response bodies; logs never keep them.
 SECRET_FIELDS = frozenset(
     {
@@ -44,14 +46,24 @@ def pretty_payload(payload: Any, *, secrets: Iterable[str] = ()) -> str:
         return ""
     if isinstance(payload, bytes | memoryview):
         payload = bytes(payload).decode("utf-8", errors="replace")
-    if isinstance(payload, str):
+    original = payload if isinstance(payload, str) else None
+    if original is not None:
         try:
-            payload = json.loads(payload)
-        except ValueError:
-            text = SECRET_IN_TEXT.sub(rf'\1"{REDACTED}"', payload)
-            return _without(text, secrets)
-    text = json.dumps(redact(payload), indent=2, ensure_ascii=False)
-    return _without(text, secrets)
+            payload = json.loads(original)
+        except (ValueError, RecursionError):
+            # Not JSON, or nested too deep to parse: shown as the text it is.
+            return _redacted_text(original, secrets)
+    try:
+        text = json.dumps(redact(payload), indent=2, ensure_ascii=False)
+    except RecursionError:
+        if original is not None:
+            return _redacted_text(original, secrets)
+        return "(nested too deep to show)"
+    return storable_text(_without(text, secrets))
+
+
+def _redacted_text(text: str, secrets: Iterable[str]) -> str:
+    return storable_text(_without(SECRET_IN_TEXT.sub(rf'\1"{REDACTED}"', text), secrets))
 
 
 def _without(text: str, secrets: Iterable[str]) -> str:

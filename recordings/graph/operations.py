@@ -5,6 +5,7 @@ Graph's payloads changed names over the years (`recordResourceLocation` became
 (`Running`, `"8515"`). Parsing accepts all of it and hands the rest of Recorder one shape.
 """
 
+import contextlib
 import json
 import logging
 import re
@@ -29,6 +30,13 @@ CALLER_IDENTITIES = ("phone", "user", "application")
 _OPERATION_URL = re.compile(r"/calls/([^/?#]+)/operations/([^/?#]+)/?$")
 _CALL_URL = re.compile(r"/calls/([^/?#]+)/?$")
 _ANY_CALL_URL = re.compile(r"/calls/([^/?#]+)")
+
+# Graph's bodies nest a dozen levels at most; anything deeper is refused before it is read,
+# so nothing that walks a stored body (the parser, the admin's pretty-printer) runs out of
+# stack on it.
+MAX_NESTING = 64
+# Result codes are kept in IntegerField columns: 32-bit signed on every database.
+RESULT_CODE_RANGE = (-(2**31), 2**31 - 1)
 
 
 class PayloadError(ValueError):
@@ -114,6 +122,9 @@ def parse_notifications(payload: Any) -> list[ParsedNotification]:
             payload = json.loads(payload)
         except ValueError as err:
             raise PayloadError(f"The body is not valid JSON: {err}.") from err
+        except RecursionError as err:
+            raise PayloadError(too_deep_problem()) from err
+    check_storable(payload)
     if not isinstance(payload, dict):
         raise PayloadError('The body is not a JSON object ({"value": [...]}).')
     if "value" not in payload:
@@ -227,6 +238,7 @@ def _parse_operation(data: Any, where: str) -> ParsedOperation:
     if not isinstance(data, dict):
         raise PayloadError(f"{where or 'The operation'} is not an object.")
     code, subcode, message = _result_info(data, where)
+    _check_lengths(data, OPERATION_TEXT_LENGTHS, where)
     return ParsedOperation(
         id=checked_id(_text(data, "id"), f"{where}.id" if where else "The operation's id"),
         status=_normalise(data.get("status"), OPERATION_STATUSES),
@@ -238,8 +250,8 @@ def _parse_operation(data: Any, where: str) -> ParsedOperation:
         recording_location=_text(data, "recordingLocation", "recordResourceLocation"),
         recording_access_token=_text(data, "recordingAccessToken", "recordResourceAccessToken"),
         client_context=_text(data, "clientContext"),
-        created=_datetime(data.get("createdDateTime")),
-        last_action=_datetime(data.get("lastActionDateTime")),
+        created=_datetime(data.get("createdDateTime"), _path(where, "createdDateTime")),
+        last_action=_datetime(data.get("lastActionDateTime"), _path(where, "lastActionDateTime")),
     )
 
 
@@ -250,15 +262,18 @@ def _parse_call(data: Any, where: str) -> ParsedCall:
     source = data.get("source")
     identity_set = source.get("identity") if isinstance(source, dict) else None
     identity: dict = {}
+    kind = ""
     if isinstance(identity_set, dict):
-        identity = next(
+        kind, identity = next(
             (
-                identity_set[kind]
-                for kind in CALLER_IDENTITIES
-                if isinstance(identity_set.get(kind), dict) and _text(identity_set[kind], "id")
+                (name, identity_set[name])
+                for name in CALLER_IDENTITIES
+                if isinstance(identity_set.get(name), dict) and _text(identity_set[name], "id")
             ),
-            {},
+            ("", {}),
         )
+    _check_lengths(data, CALL_TEXT_LENGTHS, where)
+    _check_lengths(identity, CALLER_TEXT_LENGTHS, _path(where, f"source.identity.{kind}"))
     return ParsedCall(
         id=checked_id(_text(data, "id"), f"{where}.id" if where else "The call's id"),
         state=_normalise(data.get("state"), CALL_STATES),
@@ -290,16 +305,20 @@ def _number(value: Any, path: str) -> int | None:
     """Graph's result codes: numbers, or numbers in strings."""
     if value is None or value == "":
         return None
+    number = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise PayloadError(f"{path} is not a number: {value!r}.")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = int(value.strip())
+    if number is None:
+        raise PayloadError(f"{path} is not a number: {value!r}.")
+    low, high = RESULT_CODE_RANGE
+    if not low <= number <= high:
+        raise PayloadError(f"{path}: {number} is out of range.")
+    return number
 
 
 def _text(data: dict, *names: str) -> str:
@@ -319,7 +338,7 @@ def _normalise(value: Any, known: tuple[str, ...]) -> str:
     return next((name for name in known if name.lower() == text.lower()), text)
 
 
-def _datetime(value: Any) -> datetime | None:
+def _datetime(value: Any, path: str) -> datetime | None:
     # A timestamp Recorder cannot read is not worth refusing a notification over.
     if not isinstance(value, str):
         return None
@@ -327,6 +346,91 @@ def _datetime(value: Any) -> datetime | None:
         parsed = parse_datetime(value)
     except ValueError:
         return None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    # One that reads but lies outside the years a datetime holds once taken to UTC (Dec 31
+    # 9999 at -23:59) would fail where it is stored, so it is refused here, by name.
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError as err:
+        raise PayloadError(f"{path}: {value!r} is out of range once taken to UTC.") from err
     return parsed
+
+
+# The longest text Recorder keeps of each field Graph names, by the object it is read from:
+# the size of the column that keeps it (recordings.models). Ids are not here: their shape is
+# checked where they are read.
+OPERATION_TEXT_LENGTHS = {
+    "completionReason": 64,
+    "recordingLocation": 2048,
+    "recordResourceLocation": 2048,
+}
+CALL_TEXT_LENGTHS = {"tenantId": 64}
+CALLER_TEXT_LENGTHS = {"id": 256, "displayName": 256, "tenantId": 64}
+
+
+def _check_lengths(data: dict, limits: dict[str, int], where: str) -> None:
+    """Refuse, by path, text longer than the column that keeps it: PostgreSQL would refuse
+    it at the save, SQLite would keep it whole."""
+    for name, limit in limits.items():
+        if len(_text(data, name)) > limit:
+            raise PayloadError(
+                f"{_path(where, name)} is longer than the {limit} characters Recorder keeps."
+            )
+
+
+def _path(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+# --- What no column can hold ------------------------------------------------------------
+
+
+def too_deep_problem() -> str:
+    return f"The body nests deeper than the {MAX_NESTING} levels Recorder reads."
+
+
+def check_storable(payload: Any) -> None:
+    """Refuse, by path, what the database could not keep once parsed: nesting deeper than
+    MAX_NESTING, and text holding a NUL (PostgreSQL refuses it) or an unpaired surrogate
+    (no UTF-8 encodes it). Iterative, so depth itself can't exhaust the stack here."""
+    stack: list[tuple[Any, str, int]] = [(payload, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if not _storable_text(value):
+                raise PayloadError(f"{path or 'The body'} holds text Recorder cannot store.")
+            continue
+        if isinstance(value, dict):
+            children = [(str(key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            children = [(index, item) for index, item in enumerate(value)]
+        else:
+            continue
+        if depth >= MAX_NESTING:
+            raise PayloadError(too_deep_problem())
+        for key, item in children:
+            if isinstance(key, str) and not _storable_text(key):
+                raise PayloadError(f"{path or 'The body'} has a field name Recorder cannot store.")
+            stack.append((item, _step(path, key), depth + 1))
+
+
+def _storable_text(text: str) -> bool:
+    """Whether every database Recorder runs on can keep this text."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _step(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    # A path names the field in errors and answers: a long name is cut, not echoed whole.
+    name = key if len(key) <= 64 else f"{key[:64]}..."
+    return f"{path}.{name}" if path else name

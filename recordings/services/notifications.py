@@ -12,9 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from recordings.graph import ParsedNotification, PayloadError, parse_notifications
+from recordings.graph.operations import too_deep_problem
 from recordings.models import Notification, RecordOperation
 from recordings.services import calls as call_services
 from recordings.services import operations as operation_services
+from recordings.storable import storable_json, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +27,9 @@ def store_notification(
     return Notification.objects.create(
         body=body,
         body_sha256=hashlib.sha256(body).hexdigest(),
-        headers=headers,
+        headers=storable_json(headers),
         remote_addr=remote_addr,
-        token_claims=claims,
+        token_claims=storable_json(claims),
         **fields,
     )
 
@@ -101,15 +103,19 @@ def _apply_and_mark(notification: Notification) -> None:
 
 
 def _failure(err: Exception) -> dict[str, str]:
+    # An exception's text may quote what the body held: it is kept the way it can be stored.
     if isinstance(err, PayloadError):
-        return {"error": str(err), "traceback": ""}
-    return {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+        return {"error": storable_text(str(err)), "traceback": ""}
+    return {
+        "error": storable_text(f"{type(err).__name__}: {err}"),
+        "traceback": storable_text(traceback.format_exc()),
+    }
 
 
 def _parse_stored(notification: Notification) -> list[ParsedNotification]:
     try:
         return parse_notifications(json.loads(bytes(notification.body)))
-    except (ValueError, PayloadError) as err:
+    except (ValueError, PayloadError, RecursionError) as err:
         raise PayloadError(_payload_problem(err)) from err
 
 
@@ -118,6 +124,8 @@ def _payload_problem(err: Exception) -> str:
         return f"The body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}."
     if isinstance(err, UnicodeDecodeError):
         return "The body is not UTF-8 text."
+    if isinstance(err, RecursionError):
+        return too_deep_problem()
     return str(err)
 
 
