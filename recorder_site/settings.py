@@ -341,8 +341,9 @@ RECORDING_FETCH_RETRY_HOURS = env.float("RECORDING_FETCH_RETRY_HOURS", default=2
 # streams them itself.
 RECORDING_X_ACCEL_REDIRECT = env.str("RECORDING_X_ACCEL_REDIRECT", default="")
 # How long after a call ends Recorder waits for Graph's own word on a still-running
-# recording before it closes the operation itself (Graph may never send it).
-RECORDER_CLOSE_GRACE_SECONDS = env.float("RECORDER_CLOSE_GRACE_SECONDS", default=30.0)
+# recording before it asks Graph and closes the operation itself: Graph sends no completion
+# for a recording a hang-up cut short, so a few seconds, enough for a notification in flight.
+RECORDER_CLOSE_GRACE_SECONDS = env.float("RECORDER_CLOSE_GRACE_SECONDS", default=3.0)
 # A running operation is overdue this long after its longest possible end (prompts, initial
 # silence and maximum duration): Recorder then asks Graph, and closes it if Graph can't say.
 RECORDER_OVERDUE_MARGIN_SECONDS = env.float("RECORDER_OVERDUE_MARGIN_SECONDS", default=120.0)

@@ -32,6 +32,9 @@ REASON_TONE = {
     Reason.PLAY_BEEP_FAILED: "error",
     Reason.MEDIA_RECEIVE_TIMEOUT: "error",
     Reason.UNSPECIFIED_ERROR: "error",
+    RecorderReason.CALLER_HUNG_UP: "warn",
+    RecorderReason.OPERATOR_ENDED: "muted",
+    RecorderReason.NO_KEEPALIVE: "error",
     RecorderReason.CALL_ENDED: "warn",
     RecorderReason.OVERDUE: "error",
 }

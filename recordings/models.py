@@ -55,6 +55,15 @@ class Call(models.Model):
         "Direction", (*CALL_DIRECTIONS, "unknown"), qualname="Call.Direction"
     )
 
+    class EndedBy(models.TextChoices):
+        # Who ended the call, read from its terminated resultInfo and Recorder's own hang-up
+        # (recordings.services.calls.who_ended); the same words serve the operations it cut.
+        NOT_ENDED = "", "—"
+        CALLER = "caller", "The caller hung up"
+        OPERATOR = "operator", "An operator ended the call"
+        NO_KEEPALIVE = "noKeepAlive", "Graph ended the call: no keepAlive for 45 minutes"
+        OTHER = "other", "Graph ended the call"
+
     graph_id = models.CharField("Graph call id", max_length=128)
     state = models.CharField(max_length=32, choices=CallState, default=CallState.INCOMING)
     direction = models.CharField(max_length=16, choices=Direction, default=Direction.UNKNOWN)
@@ -68,6 +77,7 @@ class Call(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=16, choices=EndedBy, default="", blank=True)
 
     objects = GraphIdQuerySet.as_manager()
 
@@ -93,6 +103,13 @@ class Call(models.Model):
     @property
     def is_live(self) -> bool:
         return self.state not in (CallState.TERMINATING, CallState.TERMINATED)
+
+    @property
+    def end_code(self) -> str:
+        """Graph's resultInfo of the call's end as code/subcode ("" before it ended)."""
+        if self.result_code is None:
+            return ""
+        return f"{self.result_code}/{self.result_subcode}: {self.result_message}".rstrip(": ")
 
 
 class RequestStatus(models.TextChoices):
@@ -199,13 +216,20 @@ class RecordOperation(models.Model):
         PLAY_BEEP_FAILED = "playBeepFailed", "Play beep failed"
         MEDIA_RECEIVE_TIMEOUT = "mediaReceiveTimeout", "Media receive timeout"
         UNSPECIFIED_ERROR = "unspecifiedError", "Unspecified error"
-        NONE = "none", "None"
+        # Graph's "none" says nothing: Recorder shows how the call ended instead when it
+        # knows (RecorderReason), and these words when it does not.
+        NONE = "none", "Ended without a reason from Graph"
         CALL_TERMINATED = "callTerminated", "Call terminated"
 
     class RecorderReason(models.TextChoices):
         # Why Recorder itself closed an operation Graph never finished: kept apart from
         # Graph's completionReason so the two are never confused.
         NONE = "", "—"
+        # The call ended under a recording Graph gave no reason for (a hang-up sends no
+        # completion at all): the reason is who ended the call, in Call.EndedBy's words.
+        CALLER_HUNG_UP = "callerHungUp", "The caller hung up"
+        OPERATOR_ENDED = "operatorEnded", "An operator ended the call"
+        NO_KEEPALIVE = "noKeepAlive", "Graph ended the call: no keepAlive for 45 minutes"
         CALL_ENDED = "callEnded", "Closed by Recorder: the call ended without a completion"
         OVERDUE = "overdue", "Closed by Recorder: running far past its maximum duration"
 
@@ -280,6 +304,16 @@ class RecordOperation(models.Model):
 
     def __str__(self) -> str:
         return f"Operation {self.graph_id}"
+
+    # Who ended the call -> the reason of a recording it cut short.
+    REASON_BY_CALL_END = {
+        "caller": RecorderReason.CALLER_HUNG_UP,
+        "operator": RecorderReason.OPERATOR_ENDED,
+        "noKeepAlive": RecorderReason.NO_KEEPALIVE,
+        "other": RecorderReason.CALL_ENDED,
+    }
+    # Graph's reasons that say nothing of how a recording ended.
+    UNTOLD_REASONS = ("", CompletionReason.NONE)
 
     @property
     def is_final(self) -> bool:

@@ -22,6 +22,10 @@ SERVICE_HOSTED_MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfi
 
 Parsed = TypeVar("Parsed")
 
+# The exchange log's name for the bot's DELETE of a call: Recorder reads it back to know
+# it ended a call itself.
+HANG_UP_ACTION = "hang up"
+
 
 @dataclass(frozen=True)
 class RecordResult:
@@ -105,7 +109,7 @@ class GraphClient:
         )
 
     def delete_call(self, call_id: str, *, log: ExchangeLog | None = None) -> None:
-        self._send("DELETE", self._call_path(call_id), action="hang up", log=log)
+        self._send("DELETE", self._call_path(call_id), action=HANG_UP_ACTION, log=log)
 
     def get_operation(
         self, call_id: str, operation_id: str, *, log: ExchangeLog | None = None

@@ -21,3 +21,11 @@ CALL_STATES = (
 CALL_DIRECTIONS = ("incoming", "outgoing")
 CHANGE_TYPES = ("created", "updated", "deleted")
 PROMPT_KINDS = ("media", "silence")
+
+# --- resultInfo codes ----------------------------------------------------------------------
+# A terminated call's resultInfo (code, subcode), by who ended it. Graph documents 7000/10550
+# (the bot's DELETE), 200/5002 (every other participant left) and 408/8537 (no keepAlive for
+# 45 minutes); 5001 ("the conversation has ended") is what a caller's hang-up has also come as.
+CALL_END_BOT = frozenset({(7000, 10550)})
+CALL_END_OTHERS_LEFT = frozenset({(200, 5002), (200, 5001), (0, 5001), (0, 5002)})
+CALL_END_NO_KEEPALIVE = frozenset({(408, 8537)})

@@ -11,9 +11,12 @@ from django.utils import timezone
 from recordings import graph_setup
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphClient, GraphError, ParsedCall
+from recordings.graph.client import HANG_UP_ACTION
+from recordings.graph.vocabulary import CALL_END_BOT, CALL_END_NO_KEEPALIVE, CALL_END_OTHERS_LEFT
 from recordings.models import Call, CallState, OperationStatus
 from recordings.services import enqueue, states
 from recordings.services import errors as service_errors
+from recordings.services import operations as operation_services
 
 logger = logging.getLogger(__name__)
 
@@ -104,14 +107,38 @@ def move_call(call: Call, parsed: ParsedCall, *, created: bool) -> None:
             call.result_code = parsed.result_code
             call.result_subcode = parsed.result_subcode
             call.result_message = parsed.result_message or ""
-            changed += ["ended_at", "result_code", "result_subcode", "result_message"]
-            if call.operations.filter(status=OperationStatus.RUNNING).exists():
+            call.ended_by = who_ended(call)
+            changed += ["ended_at", "result_code", "result_subcode", "result_message", "ended_by"]
+            operation_services.explain_by_call_end(call=call)
+            if call.operations.filter(status__in=UNFINISHED).exists():
                 transaction.on_commit(_close_after_the_grace)
         if new_state == CallState.INCOMING and created and settings.AUTO_ANSWER:
             call_pk = call.pk
             transaction.on_commit(lambda: enqueue.answer_call(call_pk))
     if changed:
         call.save(update_fields=[*changed, "updated_at"])
+
+
+# Graph sends no completion for a recording the call's end cut short, running or queued.
+UNFINISHED = (OperationStatus.NOT_STARTED, OperationStatus.RUNNING)
+
+
+def who_ended(call: Call) -> str:
+    """Who ended a terminated call (a Call.EndedBy value), from its resultInfo and from
+    whether Recorder itself sent the hang-up (Graph's code for that is not always 7000)."""
+    code = (call.result_code, call.result_subcode)
+    if code in CALL_END_BOT or (
+        call.pk
+        and call.exchanges.filter(
+            action=HANG_UP_ACTION, response_status__gte=200, response_status__lt=300
+        ).exists()
+    ):
+        return Call.EndedBy.OPERATOR
+    if code in CALL_END_NO_KEEPALIVE:
+        return Call.EndedBy.NO_KEEPALIVE
+    if code in CALL_END_OTHERS_LEFT:
+        return Call.EndedBy.CALLER
+    return Call.EndedBy.OTHER
 
 
 def _close_after_the_grace() -> None:

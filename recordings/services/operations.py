@@ -17,7 +17,7 @@ from recordings.graph import (
     GraphNotFoundError,
     ParsedOperation,
 )
-from recordings.models import CallState, OperationStatus, RecordOperation
+from recordings.models import Call, CallState, OperationStatus, RecordOperation
 from recordings.services import fetching as fetch_services
 from recordings.services import states
 
@@ -98,15 +98,19 @@ def close_abandoned_operations(
 ) -> list[RecordOperation]:
     """Close running operations Graph will never finish; ask Graph first where it can answer.
 
-    Two cases: the call ended more than the grace period ago, or the operation runs well past
+    Two cases: the call ended more than the grace period ago (Graph sends no completion for a
+    recording, running or queued, that a hang-up cut short), or the operation runs well past
     its maximum duration. Graph is asked for the operation first, since its own word (a lost
-    notification) beats Recorder's guess.
+    notification) beats Recorder's guess. One the call's end closes says who ended the call,
+    and its audio is fetched when Graph has said where it is.
     """
     now = now or timezone.now()
     grace = timedelta(seconds=settings.RECORDER_CLOSE_GRACE_SECONDS)
     closed = []
     running = (
-        RecordOperation.objects.filter(status=OperationStatus.RUNNING)
+        RecordOperation.objects.filter(
+            status__in=(OperationStatus.NOT_STARTED, OperationStatus.RUNNING)
+        )
         .select_related("call", "record_request")
         .prefetch_related("record_request__prompts")
     )
@@ -116,20 +120,40 @@ def close_abandoned_operations(
             and operation.call.ended_at is not None
             and operation.call.ended_at <= now - grace
         )
-        overdue = overdue_after(operation) <= now
+        overdue = operation.status == OperationStatus.RUNNING and overdue_after(operation) <= now
         if not (call_ended or overdue):
             continue
         if reconcile_operation(operation=operation, client=client):
             closed.append(operation)
             continue
         reason = (
-            RecordOperation.RecorderReason.CALL_ENDED
+            reason_for_call_end(operation.call)
             if call_ended
             else RecordOperation.RecorderReason.OVERDUE
         )
         if _close_by_recorder(operation, reason):
             closed.append(operation)
     return closed
+
+
+def reason_for_call_end(call: Call) -> str:
+    """The RecorderReason of a recording the call's end cut short: who ended the call."""
+    return RecordOperation.REASON_BY_CALL_END.get(
+        call.ended_by, RecordOperation.RecorderReason.CALL_ENDED
+    )
+
+
+def explain_by_call_end(*, call: Call) -> int:
+    """Give the call's finished operations that Graph gave no reason ("none" or nothing) the
+    reason of the call's end, so no page shows a reason that says nothing; how many."""
+    if not call.ended_by:
+        return 0
+    return RecordOperation.objects.filter(
+        call=call,
+        status__in=RecordOperation.FINAL_STATUSES,
+        completion_reason__in=RecordOperation.UNTOLD_REASONS,
+        recorder_reason="",
+    ).update(recorder_reason=reason_for_call_end(call), updated_at=timezone.now())
 
 
 def reconcile_operation(*, operation: RecordOperation, client: GraphClient | None = None) -> bool:
@@ -153,16 +177,23 @@ def reconcile_operation(*, operation: RecordOperation, client: GraphClient | Non
         RecordOperation.objects.select_for_update().only("pk").get(pk=operation.pk)
         advance_operation(RecordOperation.objects.filter(pk=operation.pk), parsed)
     operation.refresh_from_db()
+    terminated = operation.call.state == CallState.TERMINATED
+    if operation.is_final and terminated and explain_by_call_end(call=operation.call):
+        operation.refresh_from_db()
     return operation.is_final
 
 
 def _close_by_recorder(operation: RecordOperation, reason: str) -> bool:
-    closed = move_operation(
-        RecordOperation.objects.filter(pk=operation.pk),
-        to=OperationStatus.FAILED,
-        now=timezone.now(),
-        recorder_reason=reason,
-    )
+    # Audio Graph said where to find is fetched (completed makes its Recording row): what
+    # was recorded before the hang-up is the caller's message.
+    to = OperationStatus.COMPLETED if operation.recording_location else OperationStatus.FAILED
+    with transaction.atomic():
+        closed = move_operation(
+            RecordOperation.objects.filter(pk=operation.pk),
+            to=to,
+            now=timezone.now(),
+            recorder_reason=reason,
+        )
     operation.refresh_from_db()
     if closed:
         logger.info("Closed operation %s: %s", operation.graph_id, reason)

@@ -77,6 +77,18 @@ def test_the_record_command_waits_and_prints_the_final_status_last(
     assert out.getvalue().strip().splitlines()[-1] == "completed maxRecordDurationReached"
 
 
+def test_the_record_command_says_the_reason_in_words_and_never_none(graph_http, settings, call):
+    graph_http.add(responses.POST, record_url(settings, call, "beta-record"), json=running())
+    data = {"id": OP_ID, "status": "completed", "completionReason": "none"}
+    graph_http.add(responses.GET, operation_url(settings, call), json=data)
+    out = StringIO()
+    call_command("record", call.graph_id, "--wait", "--timeout", "0.3", stdout=out)
+    assert out.getvalue().strip().splitlines()[-2:] == [
+        "Ended without a reason from Graph",
+        "completed none",
+    ]
+
+
 def test_the_record_command_refuses_an_unknown_call(db):
     with pytest.raises(CommandError, match="knows no call"):
         call_command("record", "nope")

@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from recordings.display import reason_key
+from recordings.display import reason_key, reason_label
 from recordings.graph import PromptSpec, RecordSpec
 from recordings.models import Call, RecordOperation
 from recordings.services import errors as service_errors
@@ -109,6 +109,8 @@ class Command(BaseCommand):
                 f"{operation.graph_id} is still {operation.status}: no word from Graph yet. "
                 "Check it later in the admin, or run `manage.py reconcile`."
             )
-        # Raw values, for scripts: "completed stopToneDetected"; the reason the admin shows.
-        reason = reason_key(operation.completion_reason, operation.recorder_reason) or "none"
-        self.stdout.write(f"{operation.status} {reason}")
+        # The reason in the admin's words ("The caller hung up"), then raw values, last, for
+        # scripts: "completed stopToneDetected", the reason the admin shows.
+        reason = reason_key(operation.completion_reason, operation.recorder_reason)
+        self.stdout.write(reason_label(reason))
+        self.stdout.write(f"{operation.status} {reason or 'noReason'}")

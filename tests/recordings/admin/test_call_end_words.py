@@ -1,0 +1,59 @@
+"""How a recording a hang-up cut short reads: the same words on every page and export."""
+
+import csv
+import io
+
+import pytest
+from django.utils import timezone
+
+from recordings.admin import operation_chart
+from recordings.display import known_reasons
+from tests.recordings.admin.operators import VIEW_CALL, operator
+from tests.recordings.admin.support import EXPORT, LIST, VIEW
+
+pytestmark = pytest.mark.django_db
+
+HUNG_UP = "The caller hung up"
+OPERATOR = "An operator ended the call"
+
+
+def cut_short(make_operation, reason="callerHungUp", **fields):
+    return make_operation(
+        status="failed", recorder_reason=reason, finished_at=timezone.now(), **fields
+    )
+
+
+def test_the_operations_list_and_its_filter_say_the_caller_hung_up(make_operation):
+    cut_short(make_operation)
+    client = operator(VIEW)
+    assert HUNG_UP in client.get(LIST).content.decode()
+    filtered = client.get(LIST, {"completion_reason": "callerHungUp"}).content.decode()
+    assert HUNG_UP in filtered
+    assert ("callerHungUp", HUNG_UP) in known_reasons()
+    assert ("operatorEnded", OPERATOR) in known_reasons()
+
+
+def test_no_reason_reads_none(make_operation):
+    assert not [label for _, label in known_reasons() if label.lower() == "none"]
+
+
+def test_the_chart_names_the_hang_up(make_operation):
+    cut_short(make_operation)
+    cut_short(make_operation, graph_id="op-2", reason="operatorEnded")
+    labels = {row["key"]: row["label"] for row in operation_chart.reason_chart(LIST)["rows"]}
+    assert labels["callerHungUp"] == HUNG_UP
+    assert labels["operatorEnded"] == OPERATOR
+
+
+def test_the_csv_export_carries_the_reason_in_words(make_operation):
+    cut_short(make_operation)
+    response = operator(VIEW).get(EXPORT)
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][rows[0].index("recorder reason")] == "callerHungUp"
+    assert rows[1][rows[0].index("reason")] == HUNG_UP
+
+
+def test_the_call_list_says_an_operator_ended_the_call(make_operation):
+    cut_short(make_operation, reason="operatorEnded")
+    page = operator(VIEW_CALL).get("/admin/recordings/call/").content.decode()
+    assert OPERATOR in page
