@@ -17,6 +17,7 @@ from recordings.graph import (
     GraphNotFoundError,
     ParsedOperation,
 )
+from recordings.graph.vocabulary import RECORD_RESULT_REASONS
 from recordings.models import Call, CallState, OperationStatus, RecordOperation
 from recordings.services import fetching as fetch_services
 from recordings.services import states
@@ -62,8 +63,13 @@ def advance_operation(operations: QuerySet, parsed: ParsedOperation) -> bool:
 def outcome_fields(parsed: ParsedOperation) -> dict:
     """What Graph said about the outcome; what it left out keeps its stored value."""
     fields = {}
-    if parsed.completion_reason:
-        fields["completion_reason"] = parsed.completion_reason
+    reason = parsed.completion_reason
+    if reason in RecordOperation.UNTOLD_REASONS and parsed.status in RecordOperation.FINAL_STATUSES:
+        # v1.0's completed recordOperation has no completionReason: its resultInfo says how
+        # it ended (README, "How a recording ended"). Graph's "none" gives way the same way.
+        reason = RECORD_RESULT_REASONS.get(parsed.result_subcode, reason)
+    if reason:
+        fields["completion_reason"] = reason
     if parsed.result_code is not None:
         fields["result_code"] = parsed.result_code
         fields["result_subcode"] = parsed.result_subcode
