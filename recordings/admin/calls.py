@@ -15,7 +15,13 @@ from django.utils.timezone import localtime
 from recordings import display, permissions, selectors
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.admin.confirm import ObjectActionsMixin, Question
-from recordings.forms import PromptFormSet, RecordForm, record_spec_from, show_refusal
+from recordings.forms import (
+    PromptFormSet,
+    RecordForm,
+    numbered_from_one,
+    record_spec_from,
+    show_refusal,
+)
 from recordings.graph.profiles import get_profile
 from recordings.models import Call, Prompt, RecordOperation, RecordRequest
 from recordings.services import calls as call_services
@@ -231,7 +237,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 elif started:
                     return self._after_start(request, started, failures)
                 else:
-                    graph_error = " ".join(failures)
+                    graph_error = numbered_from_one(" ".join(failures))
         else:
             form = RecordForm(rules=rules)
             formset = PromptFormSet(rules=rules)

@@ -97,3 +97,15 @@ def test_the_record_command_refuses_an_unknown_call(db):
 def test_the_record_command_explains_a_refusal(graph_http, call):
     with pytest.raises(CommandError, match="not sent"):
         call_command("record", call.graph_id, "--stop-tone", "X")
+
+
+def test_the_record_command_refuses_what_the_profile_table_refuses_and_sends_nothing(
+    graph_http, call
+):
+    with pytest.raises(CommandError, match="300,000 milliseconds"):
+        call_command("record", call.graph_id, "--prompt", "silence:400000")
+    with pytest.raises(CommandError, match="from 1 to 100 times"):
+        call_command("record", call.graph_id, "--prompt", "media:https://cdn.example/p.wav:500")
+    assert not [
+        c for c in graph_http.calls if c.request.method == "POST" and "/calls/" in c.request.url
+    ]
