@@ -294,6 +294,15 @@ GRAPH_TIMEOUT = env.float("GRAPH_TIMEOUT", default=10.0)
 GRAPH_MAX_ATTEMPTS = env.int("GRAPH_MAX_ATTEMPTS", default=4)
 GRAPH_MAX_RETRY_AFTER = env.float("GRAPH_MAX_RETRY_AFTER", default=30.0)
 AUTO_ANSWER = env.bool("AUTO_ANSWER", default=True)
+# Graph ends a call that has had no keepAlive for 45 minutes (resultInfo 408/8537) and wants
+# one at least every 15 to 45 minutes: Recorder sends one per live call this often. The
+# scheduler looks every 5 minutes, so a keepAlive goes out at most 5 minutes late.
+GRAPH_KEEPALIVE_MINUTES = env.float("GRAPH_KEEPALIVE_MINUTES", default=20.0)
+if not 15 <= GRAPH_KEEPALIVE_MINUTES <= 40:
+    raise ImproperlyConfigured(
+        "GRAPH_KEEPALIVE_MINUTES must be from 15 to 40: Graph ends a call after 45 minutes "
+        "without a keepAlive, and the scheduler may send one up to 5 minutes late."
+    )
 
 NOTIFICATION_URL = env.str("NOTIFICATION_URL", default=f"{RECORDER_BASE_URL}/api/calls")
 NOTIFICATION_OPENID_CONFIG_URL = env.str(

@@ -78,6 +78,8 @@ class Call(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.CharField(max_length=16, choices=EndedBy, default="", blank=True)
+    # When Graph last accepted a keepAlive for the call (services.calls.keep_calls_alive).
+    last_keepalive_at = models.DateTimeField(null=True, blank=True)
 
     objects = GraphIdQuerySet.as_manager()
 

@@ -108,6 +108,11 @@ class GraphClient:
             "POST", f"{self._call_path(call_id)}/answer", action="answer", json=body, log=log
         )
 
+    def keep_alive(self, call_id: str, *, log: ExchangeLog | None = None) -> None:
+        """Tell Graph the bot still wants the call: without one for 45 minutes Graph ends it
+        (408/8537). No body; Graph answers 200."""
+        self._send("POST", f"{self._call_path(call_id)}/keepAlive", action="keepAlive", log=log)
+
     def delete_call(self, call_id: str, *, log: ExchangeLog | None = None) -> None:
         self._send("DELETE", self._call_path(call_id), action=HANG_UP_ACTION, log=log)
 

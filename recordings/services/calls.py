@@ -1,11 +1,13 @@
 """Calls: answering, hanging up, and the one function that moves a call's state."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from recordings import graph_setup
@@ -42,6 +44,49 @@ def answer_call(*, call: Call, client: GraphClient | None = None) -> bool:
     client = client or graph_setup.graph_client()
     client.answer_call(call.graph_id, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call))
     return True
+
+
+# The states of a call Graph keeps up and wants keepAlives for.
+KEPT_ALIVE_STATES = (
+    CallState.ESTABLISHED,
+    CallState.HOLD,
+    CallState.TRANSFERRING,
+    CallState.TRANSFER_ACCEPTED,
+    CallState.REDIRECTING,
+)
+
+
+def calls_due_a_keepalive(*, now: datetime) -> QuerySet:
+    """Live calls whose last keepAlive (or answer, if none yet) is GRAPH_KEEPALIVE_MINUTES old."""
+    due = now - timedelta(minutes=settings.GRAPH_KEEPALIVE_MINUTES)
+    return (
+        Call.objects.filter(state__in=KEPT_ALIVE_STATES)
+        .annotate(kept_since=Coalesce("last_keepalive_at", "answered_at", "created_at"))
+        .filter(kept_since__lte=due)
+        .order_by("kept_since")
+    )
+
+
+def keep_calls_alive(
+    *, now: datetime | None = None, client: GraphClient | None = None
+) -> list[Call]:
+    """Send a keepAlive for every live call due one; the calls Graph accepted it for.
+
+    A call Graph no longer knows has ended: its terminated notification says how. Any other
+    failure is tried again at the next run, well inside Graph's 45 minutes."""
+    now = now or timezone.now()
+    client = client or graph_setup.graph_client()
+    kept = []
+    for call in calls_due_a_keepalive(now=now):
+        try:
+            client.keep_alive(call.graph_id, log=DatabaseExchangeLog(call=call))
+        except GraphError as err:
+            logger.warning("keepAlive for call %s failed: %s", call.graph_id, err)
+            continue
+        call.last_keepalive_at = timezone.now()
+        Call.objects.filter(pk=call.pk).update(last_keepalive_at=call.last_keepalive_at)
+        kept.append(call)
+    return kept
 
 
 def lock_call(graph_call_id: str | None) -> Call | None:
