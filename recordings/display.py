@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from recordings.graph import PayloadError, parse_notifications
-from recordings.models import FetchStatus, OperationStatus, Recording, RecordOperation
+from recordings.models import Call, FetchStatus, OperationStatus, Recording, RecordOperation
 
 Reason = RecordOperation.CompletionReason
 RecorderReason = RecordOperation.RecorderReason
@@ -60,6 +60,16 @@ def known_reasons() -> list[tuple[str, str]]:
     """Every reason Recorder knows, in the order pages list them: Graph's documented reasons,
     then Recorder's. Built from the code, never from a DISTINCT over the table."""
     return [*Reason.choices, *[(v, label) for v, label in RecorderReason.choices if v]]
+
+
+# --- How a call ended ----------------------------------------------------------------------
+
+
+def call_end(call: Call) -> SafeString | str:
+    """Who ended the call in words, Graph's resultInfo on hover; "—" while it is live."""
+    if not call.ended_by:
+        return "—"
+    return format_html('<span title="{}">{}</span>', call.end_code, call.get_ended_by_display())
 
 
 # --- Operation status ----------------------------------------------------------------------

@@ -58,6 +58,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "caller",
         "direction",
         "answered_at",
+        "ended",
         "latest_status",
         "latest_reason",
     ]
@@ -71,11 +72,11 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     search_help_text = "The whole Graph call id, or part of the caller's number or name."
     show_full_result_count = False
     actions = ["record_selected"]
-    readonly_fields = ["recordings_on_call"]
+    readonly_fields = ["recordings_on_call", "ended"]
     fieldsets = [
         (None, {"fields": ["graph_id", "state", "direction", ("caller_id", "caller_name")]}),
         ("Times", {"fields": [("created_at", "answered_at", "ended_at")]}),
-        ("End", {"fields": ["result_code", "result_subcode", "result_message"]}),
+        ("End", {"fields": ["ended", ("result_code", "result_subcode", "result_message")]}),
         ("Recordings", {"fields": ["recordings_on_call"]}),
     ]
 
@@ -101,6 +102,10 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         if call.caller_name and call.caller_id:
             return f"{call.caller_name} ({call.caller_id})"
         return call.caller_name or call.caller_id or "—"
+
+    @admin.display(description="ended by")
+    def ended(self, call: Call) -> str:
+        return display.call_end(call)
 
     @admin.display(description="latest recording")
     def latest_status(self, call: Call) -> str:

@@ -57,3 +57,30 @@ def test_the_call_list_says_an_operator_ended_the_call(make_operation):
     cut_short(make_operation, reason="operatorEnded")
     page = operator(VIEW_CALL).get("/admin/recordings/call/").content.decode()
     assert OPERATOR in page
+
+
+def ended(call, ended_by, code, subcode, message):
+    call.state, call.ended_at, call.ended_by = "terminated", timezone.now(), ended_by
+    call.result_code, call.result_subcode, call.result_message = code, subcode, message
+    call.save()
+
+
+def test_a_call_graph_ended_for_want_of_a_keepalive_says_so_with_the_code_on_hover(call):
+    ended(call, "noKeepAlive", 408, 8537, "No keepAlive received.")
+    client = operator(VIEW_CALL)
+    words = "Graph ended the call: no keepAlive for 45 minutes"
+    hover = f'<span title="408/8537: No keepAlive received.">{words}</span>'
+    page = client.get(f"/admin/recordings/call/{call.pk}/change/").content.decode()
+    assert hover in page
+    assert hover in client.get("/admin/recordings/call/").content.decode()
+
+
+def test_the_call_list_says_who_ended_each_call(call):
+    ended(call, "caller", 200, 5002, "All other participants left.")
+    page = operator(VIEW_CALL).get("/admin/recordings/call/").content.decode()
+    assert '<span title="200/5002: All other participants left.">The caller hung up</span>' in page
+
+
+def test_a_live_call_shows_no_end(call):
+    page = operator(VIEW_CALL).get("/admin/recordings/call/").content.decode()
+    assert "hung up" not in page and "ended the call" not in page
