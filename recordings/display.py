@@ -75,7 +75,13 @@ def call_end(call: Call) -> SafeString | str:
 # --- Operation status ----------------------------------------------------------------------
 
 
+# Graph's notStarted: Graph queues media operations and starts one when the running one ends.
+QUEUED = "Queued"
+
+
 def status_label(status: str) -> str:
+    if status == OperationStatus.NOT_STARTED:
+        return QUEUED
     return OperationStatus(status).label if status in OperationStatus.values else status
 
 

@@ -27,7 +27,14 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from recordings.display import reason_key
-from recordings.models import Call, GraphExchange, Notification, Recording, RecordOperation
+from recordings.models import (
+    Call,
+    GraphExchange,
+    Notification,
+    OperationStatus,
+    Recording,
+    RecordOperation,
+)
 
 # --- Counts -----------------------------------------------------------------------------------
 
@@ -114,6 +121,11 @@ def latest_operation() -> Subquery:
 
 def recent_operations(call: Call, *, limit: int = 10) -> list[RecordOperation]:
     return list(call.operations.order_by("-created_at")[:limit])
+
+
+def running_operation(call: Call) -> RecordOperation | None:
+    """The call's running recording, the one whose end starts what Graph queued behind it."""
+    return call.operations.filter(status=OperationStatus.RUNNING).order_by("-created_at").first()
 
 
 def recording_of(operation: RecordOperation) -> Recording | None:

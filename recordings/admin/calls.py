@@ -140,7 +140,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                     ", ".join(
                         part
                         for part in (
-                            operation.get_status_display(),
+                            display.status_label(operation.status),
                             operation.completion_reason_label,
                         )
                         if part
@@ -187,8 +187,19 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             **(extra_context or {}),
             "can_record": live and self.has_start_recording_permission(request),
             "can_hang_up": live and self.has_hang_up_call_permission(request),
+            "cancel_url": self._running_cancel_url(request, call) if live else "",
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _running_cancel_url(self, request: HttpRequest, call: Call) -> str:
+        """The Cancel page of the call's running recording, for an operator who may cancel:
+        what is queued behind it starts only once it ends."""
+        if not request.user.has_perm(permissions.CANCEL_RECORDING):
+            return ""
+        running = selectors.running_operation(call)
+        if running is None:
+            return ""
+        return reverse("admin:recordings_recordoperation_cancel", args=[running.pk])
 
     @admin.action(permissions=["start_recording"], description="Record selected calls")
     def record_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
