@@ -97,7 +97,11 @@ class Call(models.Model):
             models.Index(fields=["state", "-created_at"]),
             models.Index(fields=["direction", "-created_at"]),
         ]
-        permissions = [("hang_up_call", "Can hang up a call")]
+        permissions = [
+            ("hang_up_call", "Can hang up a call"),
+            ("answer_call", "Can answer a ringing call"),
+            ("reject_call", "Can reject a ringing call"),
+        ]
 
     def __str__(self) -> str:
         return f"Call {self.graph_id}"

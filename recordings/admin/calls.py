@@ -22,8 +22,9 @@ from recordings.forms import (
     record_spec_from,
     show_refusal,
 )
+from recordings.graph import GraphError
 from recordings.graph.profiles import get_profile
-from recordings.models import Call, Prompt, RecordOperation, RecordRequest
+from recordings.models import Call, CallState, Prompt, RecordOperation, RecordRequest
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
 from recordings.services import recordings as recording_services
@@ -42,6 +43,56 @@ def hang_up_question(call: Call) -> Question:
         yes="Yes, hang up",
         no="No, take me back",
     )
+
+
+def answer_question(call: Call) -> Question:
+    return Question(
+        title="Answer the call?",
+        crumb="Answer",
+        text=format_html(
+            "<p>Answer call {}{}? Recorder takes the call with its own media, so it can be "
+            "recorded.</p>",
+            call.graph_id,
+            format_html(" from {}", call.caller_name or call.caller_id) if call.caller_id else "",
+        ),
+        yes="Yes, answer",
+        no="No, take me back",
+    )
+
+
+# Graph's reject reasons in the confirm page's words.
+REJECT_CHOICES = (
+    ("none", "No reason given"),
+    ("busy", "Busy: the bot cannot take the call now"),
+    ("forbidden", "Forbidden: the caller may not call the bot"),
+)
+
+
+def reject_question(call: Call) -> Question:
+    return Question(
+        title="Reject the call?",
+        crumb="Reject",
+        text=format_html(
+            "<p>Reject call {}{}? The caller hears the call declined, with the reason you "
+            "pick.</p>",
+            call.graph_id,
+            format_html(" from {}", call.caller_name or call.caller_id) if call.caller_id else "",
+        ),
+        yes="Yes, reject",
+        no="No, take me back",
+        choice_name="reason",
+        choices=REJECT_CHOICES,
+    )
+
+
+def ringing_refusal(call: Call) -> tuple[str, int] | None:
+    if not is_ringing(call):
+        return f"Call {call.graph_id} no longer rings.", messages.INFO
+    return None
+
+
+def is_ringing(call: Call) -> bool:
+    return call.state == CallState.INCOMING and call.answered_at is None
 
 
 def hang_up_refusal(call: Call) -> tuple[str, int] | None:
@@ -159,6 +210,12 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     def has_hang_up_call_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(permissions.HANG_UP_CALL)
 
+    def has_answer_call_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(permissions.ANSWER_CALL)
+
+    def has_reject_call_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(permissions.REJECT_CALL)
+
     def has_view_operations_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(permissions.VIEW_OPERATIONS)
 
@@ -177,6 +234,16 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 self.admin_site.admin_view(self.hang_up_view),
                 name="{}_{}_hang_up".format(*info),
             ),
+            path(
+                "<path:object_id>/answer/",
+                self.admin_site.admin_view(self.answer_view),
+                name="{}_{}_answer".format(*info),
+            ),
+            path(
+                "<path:object_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="{}_{}_reject".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -189,6 +256,10 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             "can_hang_up": live and self.has_hang_up_call_permission(request),
             "cancel_url": self._running_cancel_url(request, call) if live else "",
         }
+        # A ringing call waits for an operator only when Recorder does not answer by itself.
+        ringing = call is not None and is_ringing(call) and not settings.AUTO_ANSWER
+        extra_context["can_answer"] = ringing and self.has_answer_call_permission(request)
+        extra_context["can_reject"] = ringing and self.has_reject_call_permission(request)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _running_cancel_url(self, request: HttpRequest, call: Call) -> str:
@@ -347,6 +418,60 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             question=hang_up_question,
             act=lambda call: self._hang_up(request, call),
         )
+
+    def answer_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self.confirmed_action(
+            request,
+            object_id,
+            allowed=self.has_answer_call_permission(request),
+            back_url=lambda call: self._call_url(request, call),
+            refusal=ringing_refusal,
+            question=answer_question,
+            act=lambda call: self._answer(request, call),
+        )
+
+    def reject_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self.confirmed_action(
+            request,
+            object_id,
+            allowed=self.has_reject_call_permission(request),
+            back_url=lambda call: self._call_url(request, call),
+            refusal=ringing_refusal,
+            question=reject_question,
+            act=lambda call: self._reject(request, call, request.POST.get("reason", "")),
+        )
+
+    def _answer(self, request: HttpRequest, call: Call) -> None:
+        try:
+            answered = call_services.answer_call(call=call, by=request.user)
+        except GraphError as err:
+            self.message_user(request, err.operator_message, messages.ERROR)
+            return
+        if not answered:
+            self.message_user(request, f"Call {call.graph_id} no longer rings.", messages.INFO)
+            return
+        self.log_change(request, call, "Answered the call.")
+        self.message_user(
+            request,
+            f"Answered call {call.graph_id}; it turns established when Graph confirms.",
+            messages.SUCCESS,
+        )
+
+    def _reject(self, request: HttpRequest, call: Call, reason: str) -> None:
+        try:
+            call_services.reject_call(call=call, reason=reason, by=request.user)
+        except service_errors.CallActionRefused as err:
+            self.message_user(request, str(err), messages.ERROR)
+        except service_errors.GraphActionFailed as err:
+            self.message_user(request, err.message, messages.ERROR)
+        else:
+            self.log_change(request, call, f"Rejected the call ({reason}).")
+            self.message_user(
+                request,
+                f"Asked Graph to reject call {call.graph_id} ({reason}); it turns terminated "
+                "when Graph confirms.",
+                messages.SUCCESS,
+            )
 
     def _call_url(self, request: HttpRequest, call: Call) -> str:
         """The call's page, or the index for a user who may not see it."""

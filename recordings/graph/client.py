@@ -108,6 +108,18 @@ class GraphClient:
             "POST", f"{self._call_path(call_id)}/answer", action="answer", json=body, log=log
         )
 
+    def reject_call(
+        self, call_id: str, reason: str, callback_uri: str = "", *, log: ExchangeLog | None = None
+    ) -> None:
+        """Decline an incoming call (reason: none, busy or forbidden). Graph answers 202; the
+        call's terminated notification follows."""
+        body = {"reason": reason}
+        if callback_uri:
+            body["callbackUri"] = callback_uri
+        self._send(
+            "POST", f"{self._call_path(call_id)}/reject", action="reject", json=body, log=log
+        )
+
     def keep_alive(self, call_id: str, *, log: ExchangeLog | None = None) -> None:
         """Tell Graph the bot still wants the call: without one for 45 minutes Graph ends it
         (408/8537). No body; Graph answers 200."""

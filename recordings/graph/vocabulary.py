@@ -21,6 +21,8 @@ CALL_STATES = (
 CALL_DIRECTIONS = ("incoming", "outgoing")
 CHANGE_TYPES = ("created", "updated", "deleted")
 PROMPT_KINDS = ("media", "silence")
+# The reasons a bot may give Graph for rejecting an incoming call.
+REJECT_REASONS = ("none", "busy", "forbidden")
 
 # --- resultInfo codes ----------------------------------------------------------------------
 # A terminated call's resultInfo (code, subcode), by who ended it. Graph documents 7000/10550

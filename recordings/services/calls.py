@@ -14,7 +14,12 @@ from recordings import graph_setup
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphClient, GraphError, ParsedCall
 from recordings.graph.client import HANG_UP_ACTION
-from recordings.graph.vocabulary import CALL_END_BOT, CALL_END_NO_KEEPALIVE, CALL_END_OTHERS_LEFT
+from recordings.graph.vocabulary import (
+    CALL_END_BOT,
+    CALL_END_NO_KEEPALIVE,
+    CALL_END_OTHERS_LEFT,
+    REJECT_REASONS,
+)
 from recordings.models import Call, CallState, OperationStatus
 from recordings.services import enqueue, states
 from recordings.services import errors as service_errors
@@ -36,14 +41,44 @@ def hang_up(
         raise service_errors.GraphActionFailed(err.operator_message, error=err) from err
 
 
-def answer_call(*, call: Call, client: GraphClient | None = None) -> bool:
-    """Answer an incoming call with service-hosted media. Safe to run twice."""
+def answer_call(
+    *, call: Call, by: AbstractBaseUser | None = None, client: GraphClient | None = None
+) -> bool:
+    """Answer an incoming call with service-hosted media. Safe to run twice: False when the
+    call no longer rings. `by` is the operator who answered it by hand (AUTO_ANSWER off)."""
     call.refresh_from_db()
     if call.state != CallState.INCOMING or call.answered_at is not None:
         return False
     client = client or graph_setup.graph_client()
     client.answer_call(call.graph_id, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call))
     return True
+
+
+def reject_call(
+    *,
+    call: Call,
+    reason: str,
+    by: AbstractBaseUser | None,
+    client: GraphClient | None = None,
+) -> None:
+    """Decline a ringing call with one of Graph's reasons (none, busy, forbidden); its state
+    follows from Graph's terminated notification."""
+    call.refresh_from_db()
+    if call.state != CallState.INCOMING or call.answered_at is not None:
+        raise service_errors.CallActionRefused(
+            {"call": ["The call no longer rings; only a ringing call can be rejected."]}
+        )
+    if reason not in REJECT_REASONS:
+        raise service_errors.CallActionRefused(
+            {"reason": [f"Pick a reason: {', '.join(REJECT_REASONS)}."]}
+        )
+    client = client or graph_setup.graph_client()
+    try:
+        client.reject_call(
+            call.graph_id, reason, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call)
+        )
+    except GraphError as err:
+        raise service_errors.GraphActionFailed(err.operator_message, error=err) from err
 
 
 # The states of a call Graph keeps up and wants keepAlives for.
