@@ -72,6 +72,20 @@ def call_end(call: Call) -> SafeString | str:
     return format_html('<span title="{}">{}</span>', call.end_code, call.get_ended_by_display())
 
 
+# Graph's toneInfo names for the keys, as the keypad shows them.
+TONE_KEYS = {
+    **{f"tone{n}": str(n) for n in range(10)},
+    "star": "*",
+    "pound": "#",
+    **{letter: letter.upper() for letter in "abcd"},
+    "flash": "flash",
+}
+
+
+def tone_key(tone: str) -> str:
+    return TONE_KEYS.get(tone, tone)
+
+
 # --- Operation status ----------------------------------------------------------------------
 
 

@@ -351,6 +351,79 @@ class RecordOperation(models.Model):
         return self.reason_in_words(self.shown_reason(self.completion_reason, self.recorder_reason))
 
 
+class MediaOperation(models.Model):
+    """A media operation on a call that records nothing: a prompt played to the caller
+    (playPrompt), or the subscription to the keys the caller presses (subscribeToTone).
+
+    Kept apart from RecordOperation, whose request, recording and reasons these don't have;
+    they follow Graph's notifications through the same status ranks.
+    """
+
+    class Kind(models.TextChoices):
+        PLAY_PROMPT = "playPrompt", "Played a prompt"
+        SUBSCRIBE_TO_TONE = "subscribeToTone", "Subscribed to the caller's keys"
+
+    graph_id = models.CharField("Graph operation id", max_length=128)
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="media_operations")
+    kind = models.CharField(max_length=16, choices=Kind)
+    status = models.CharField(
+        max_length=16, choices=OperationStatus, default=OperationStatus.RUNNING
+    )
+    result_code = models.IntegerField(null=True, blank=True)
+    result_subcode = models.IntegerField(null=True, blank=True)
+    result_message = models.TextField(blank=True)
+    client_context = models.CharField(max_length=256, blank=True)
+    # The library prompt played (playPrompt); its name stays if the prompt is deleted.
+    prompt = models.ForeignKey(
+        "PromptAudio", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prompt_name = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    FINAL_STATUSES = (OperationStatus.COMPLETED, OperationStatus.FAILED)
+
+    objects = GraphIdQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("graph_id"), name="media_operation_graph_id_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=OperationStatus.values),
+                name="media_operation_status_valid",
+            ),
+        ]
+        permissions = [("play_prompt", "Can play a prompt to the caller")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.graph_id})"
+
+
+class CallTone(models.Model):
+    """A key the caller pressed, as Graph's toneInfo told it; one per sequenceId."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="tones")
+    sequence_id = models.BigIntegerField()
+    # Graph's name for the key: tone0-tone9, star, pound, a-d, flash.
+    tone = models.CharField(max_length=16)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["call", "sequence_id"]
+        constraints = [
+            # Graph may deliver the same key twice: its sequenceId makes it one.
+            models.UniqueConstraint(fields=["call", "sequence_id"], name="call_tone_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tone} #{self.sequence_id} on {self.call.graph_id}"
+
+
 class FetchStatus(models.TextChoices):
     PENDING = "pending"
     FETCHING = "fetching"

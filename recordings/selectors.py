@@ -29,7 +29,9 @@ from django.utils import timezone
 from recordings.display import reason_key
 from recordings.models import (
     Call,
+    CallTone,
     GraphExchange,
+    MediaOperation,
     Notification,
     OperationStatus,
     Recording,
@@ -121,6 +123,17 @@ def latest_operation() -> Subquery:
 
 def recent_operations(call: Call, *, limit: int = 10) -> list[RecordOperation]:
     return list(call.operations.order_by("-created_at")[:limit])
+
+
+def call_timeline(call: Call, *, limit: int = 50) -> list[MediaOperation | CallTone]:
+    """The call's prompts played, key subscriptions and keys pressed, oldest first."""
+    media = list(call.media_operations.order_by("-created_at")[:limit])
+    tones = list(call.tones.order_by("-sequence_id")[:limit])
+    events = sorted(
+        [*media, *tones],
+        key=lambda e: e.created_at if isinstance(e, MediaOperation) else e.received_at,
+    )
+    return events[-limit:]
 
 
 def running_operation(call: Call) -> RecordOperation | None:

@@ -15,6 +15,7 @@ from django.utils.timezone import localtime
 from recordings import display, permissions, selectors
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.admin.confirm import ObjectActionsMixin, Question
+from recordings.display import tone_key
 from recordings.forms import (
     PromptFormSet,
     RecordForm,
@@ -24,9 +25,18 @@ from recordings.forms import (
 )
 from recordings.graph import GraphError
 from recordings.graph.profiles import get_profile
-from recordings.models import Call, CallState, Prompt, RecordOperation, RecordRequest
+from recordings.models import (
+    Call,
+    CallState,
+    CallTone,
+    Prompt,
+    PromptAudio,
+    RecordOperation,
+    RecordRequest,
+)
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
+from recordings.services import media as media_services
 from recordings.services import recordings as recording_services
 
 
@@ -85,6 +95,30 @@ def reject_question(call: Call) -> Question:
     )
 
 
+def play_prompt_question(call: Call) -> Question:
+    return Question(
+        title="Play a prompt to the caller?",
+        crumb="Play a prompt",
+        text=format_html(
+            "<p>Play an uploaded prompt to the caller on call {}, without recording. It queues "
+            "behind a recording or prompt already under way.</p>",
+            call.graph_id,
+        ),
+        yes="Play it",
+        no="No, take me back",
+        choice_name="prompt",
+        choices=tuple((str(p.pk), p.name) for p in PromptAudio.objects.order_by("name")),
+    )
+
+
+def play_prompt_refusal(call: Call) -> tuple[str, int] | None:
+    if not call.is_live:
+        return f"Call {call.graph_id} has ended; a prompt plays only on a live call.", messages.INFO
+    if not PromptAudio.objects.exists():
+        return "Upload a prompt first: the library has none to play.", messages.INFO
+    return None
+
+
 def ringing_refusal(call: Call) -> tuple[str, int] | None:
     if not is_ringing(call):
         return f"Call {call.graph_id} no longer rings.", messages.INFO
@@ -123,12 +157,13 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     search_help_text = "The whole Graph call id, or part of the caller's number or name."
     show_full_result_count = False
     actions = ["record_selected"]
-    readonly_fields = ["recordings_on_call", "ended"]
+    readonly_fields = ["recordings_on_call", "ended", "timeline"]
     fieldsets = [
         (None, {"fields": ["graph_id", "state", "direction", ("caller_id", "caller_name")]}),
         ("Times", {"fields": [("created_at", "answered_at", "ended_at")]}),
         ("End", {"fields": ["ended", ("result_code", "result_subcode", "result_message")]}),
         ("Recordings", {"fields": ["recordings_on_call"]}),
+        ("Prompts and keys", {"fields": ["timeline"]}),
     ]
 
     def get_fieldsets(self, request, obj=None):
@@ -157,6 +192,27 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     @admin.display(description="ended by")
     def ended(self, call: Call) -> str:
         return display.call_end(call)
+
+    @admin.display(description="timeline")
+    def timeline(self, call: Call) -> str:
+        events = selectors.call_timeline(call)
+        if not events:
+            return "Nothing played, no key pressed."
+        rows = []
+        for event in events:
+            if isinstance(event, CallTone):
+                when, what = event.received_at, f"The caller pressed {tone_key(event.tone)}"
+            else:
+                when = event.created_at
+                what = event.get_kind_display()
+                if event.prompt_name:
+                    what += f" “{event.prompt_name}”"
+                what += f": {display.status_label(event.status)}"
+                if event.result_code is not None:
+                    what += f" ({event.result_code}/{event.result_subcode})"
+            rows.append((date_format(localtime(when), "DATETIME_FORMAT"), what))
+        items = format_html_join("", "<li>{}: {}</li>", rows)
+        return format_html('<ul class="call-timeline">{}</ul>', items)
 
     @admin.display(description="latest recording")
     def latest_status(self, call: Call) -> str:
@@ -216,6 +272,9 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     def has_reject_call_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(permissions.REJECT_CALL)
 
+    def has_play_prompt_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(permissions.PLAY_PROMPT)
+
     def has_view_operations_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(permissions.VIEW_OPERATIONS)
 
@@ -233,6 +292,11 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 "<path:object_id>/hang-up/",
                 self.admin_site.admin_view(self.hang_up_view),
                 name="{}_{}_hang_up".format(*info),
+            ),
+            path(
+                "<path:object_id>/play-prompt/",
+                self.admin_site.admin_view(self.play_prompt_view),
+                name="{}_{}_play_prompt".format(*info),
             ),
             path(
                 "<path:object_id>/answer/",
@@ -258,6 +322,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         }
         # A ringing call waits for an operator only when Recorder does not answer by itself.
         ringing = call is not None and is_ringing(call) and not settings.AUTO_ANSWER
+        extra_context["can_play_prompt"] = live and self.has_play_prompt_permission(request)
         extra_context["can_answer"] = ringing and self.has_answer_call_permission(request)
         extra_context["can_reject"] = ringing and self.has_reject_call_permission(request)
         return super().change_view(request, object_id, form_url, extra_context)
@@ -418,6 +483,37 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             question=hang_up_question,
             act=lambda call: self._hang_up(request, call),
         )
+
+    def play_prompt_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self.confirmed_action(
+            request,
+            object_id,
+            allowed=self.has_play_prompt_permission(request),
+            back_url=lambda call: self._call_url(request, call),
+            refusal=play_prompt_refusal,
+            question=play_prompt_question,
+            act=lambda call: self._play_prompt(request, call, request.POST.get("prompt", "")),
+        )
+
+    def _play_prompt(self, request: HttpRequest, call: Call, prompt_pk: str) -> None:
+        prompt = PromptAudio.objects.filter(pk=prompt_pk).first() if prompt_pk.isdigit() else None
+        if prompt is None:
+            self.message_user(request, "Pick one of the uploaded prompts.", messages.ERROR)
+            return
+        try:
+            media_services.play_prompt(call=call, prompt=prompt, by=request.user)
+        except service_errors.CallActionRefused as err:
+            self.message_user(request, str(err), messages.ERROR)
+        except service_errors.GraphActionFailed as err:
+            self.message_user(request, err.message, messages.ERROR)
+        else:
+            self.log_change(request, call, f"Played the prompt “{prompt.name}”.")
+            self.message_user(
+                request,
+                f"Playing “{prompt.name}” on call {call.graph_id}; the call's timeline shows "
+                "when Graph reports it done.",
+                messages.SUCCESS,
+            )
 
     def answer_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         return self.confirmed_action(

@@ -1,6 +1,7 @@
 """Calls: answering, hanging up, and the one function that moves a call's state."""
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from recordings.graph.vocabulary import (
     CALL_END_OTHERS_LEFT,
     REJECT_REASONS,
 )
-from recordings.models import Call, CallState, OperationStatus
+from recordings.models import Call, CallState, CallTone, MediaOperation, OperationStatus
 from recordings.services import enqueue, states
 from recordings.services import errors as service_errors
 from recordings.services import operations as operation_services
@@ -51,7 +52,27 @@ def answer_call(
         return False
     client = client or graph_setup.graph_client()
     client.answer_call(call.graph_id, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call))
+    subscribe_to_tones(call=call, client=client)
     return True
+
+
+def subscribe_to_tones(*, call: Call, client: GraphClient) -> MediaOperation | None:
+    """Ask Graph for the keys the caller presses (each then comes as an updated call with
+    toneInfo); None when Graph would not: a refusal loses the keys, not the call."""
+    context = f"tones-{uuid.uuid4()}"
+    try:
+        parsed = client.subscribe_to_tone(
+            call.graph_id, context, log=DatabaseExchangeLog(call=call)
+        )
+    except GraphError as err:
+        logger.warning("Could not subscribe to the keys of call %s: %s", call.graph_id, err)
+        return None
+    return operation_services.create_media_operation(
+        call=call,
+        kind=MediaOperation.Kind.SUBSCRIBE_TO_TONE,
+        parsed=parsed,
+        client_context=context,
+    )
 
 
 def reject_call(
@@ -219,6 +240,16 @@ def who_ended(call: Call) -> str:
     if code in CALL_END_OTHERS_LEFT:
         return Call.EndedBy.CALLER
     return Call.EndedBy.OTHER
+
+
+def record_tone(*, call: Call, parsed: ParsedCall) -> bool:
+    """Keep a key the caller pressed; False for a sequenceId already kept (a redelivery)."""
+    if not parsed.tone or parsed.tone_sequence_id is None:
+        return False
+    _, created = CallTone.objects.get_or_create(
+        call=call, sequence_id=parsed.tone_sequence_id, defaults={"tone": parsed.tone}
+    )
+    return created
 
 
 def _close_after_the_grace() -> None:

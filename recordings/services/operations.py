@@ -18,7 +18,7 @@ from recordings.graph import (
     ParsedOperation,
 )
 from recordings.graph.vocabulary import RECORD_RESULT_REASONS
-from recordings.models import Call, CallState, OperationStatus, RecordOperation
+from recordings.models import Call, CallState, MediaOperation, OperationStatus, RecordOperation
 from recordings.services import fetching as fetch_services
 from recordings.services import states
 
@@ -81,6 +81,44 @@ def outcome_fields(parsed: ParsedOperation) -> dict:
     if parsed.last_action:
         fields["graph_last_action_at"] = parsed.last_action
     return fields
+
+
+def create_media_operation(
+    *, call: Call, kind: str, parsed: ParsedOperation, client_context: str, **fields
+) -> MediaOperation:
+    """The row of a media operation Graph just accepted, in the status Graph answered with."""
+    status = parsed.status if parsed.status in states.OPERATION_STATUS_RANK else "running"
+    return MediaOperation.objects.create(
+        call=call,
+        kind=kind,
+        graph_id=parsed.id,
+        status=status,
+        client_context=client_context,
+        finished_at=timezone.now() if status in MediaOperation.FINAL_STATUSES else None,
+        **fields,
+    )
+
+
+def advance_media_operation(parsed: ParsedOperation) -> bool | None:
+    """Move the media operation Graph's word names forward; None when it names none of them."""
+    operations = MediaOperation.objects.with_graph_id(parsed.id)
+    if not operations.exists():
+        return None
+    new_status = parsed.status
+    if new_status not in states.OPERATION_STATUS_RANK:
+        return False
+    now = timezone.now()
+    changes = {"status": new_status, "updated_at": now}
+    if new_status in MediaOperation.FINAL_STATUSES:
+        changes["finished_at"] = now
+    if parsed.result_code is not None:
+        changes.update(
+            result_code=parsed.result_code,
+            result_subcode=parsed.result_subcode,
+            result_message=parsed.result_message or "",
+        )
+    before = states.operation_statuses_before(new_status)
+    return bool(operations.filter(status__in=before).update(**changes))
 
 
 # --- Closing what Graph never finishes ------------------------------------------------------

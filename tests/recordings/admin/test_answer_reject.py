@@ -64,7 +64,7 @@ def test_answering_asks_first_then_answers_and_logs_who_did(ringing, graph_http,
     response = client.post(page(ringing, "answer"))
 
     assert response.status_code == 302
-    (sent,) = graph_posts(graph_http)
+    (sent,) = [c for c in graph_posts(graph_http) if c.request.url.endswith("/answer")]
     assert json.loads(sent.request.body)["callbackUri"] == settings.NOTIFICATION_URL
     entry = LogEntry.objects.get()
     assert (entry.action_flag, entry.change_message) == (CHANGE, "Answered the call.")
@@ -104,3 +104,50 @@ def test_a_call_that_no_longer_rings_cannot_be_answered_or_rejected(ringing, gra
     client.post(page(ringing, "answer"))
     assert not graph_posts(graph_http)
     assert not LogEntry.objects.exists()
+
+
+@pytest.fixture
+def welcome(settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from recordings.models import PromptAudio
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.PROMPT_BASE_URL = "https://prompts.example.com/media/prompts/"
+    prompt = PromptAudio(name="Welcome", duration_ms=2400, size_bytes=76844)
+    prompt.file.save("welcome.wav", ContentFile(b"RIFF"), save=False)
+    prompt.save()
+    return prompt
+
+
+def test_a_prompt_is_played_from_the_call_page_and_shows_on_its_timeline(
+    call, graph_http, settings, welcome
+):
+    from recordings.models import CallTone
+
+    graph_http.add(
+        responses.POST,
+        call_url(settings, call, "playPrompt"),
+        json={"id": "b1c0ffee-0000-4000-8000-000000000001", "status": "running"},
+    )
+    client = operator(VIEW_CALL, "play_prompt")
+    assert f'href="{page(call, "play_prompt")}"' in client.get(page(call)).content.decode()
+    question = client.get(page(call, "play_prompt")).content.decode()
+    assert f'name="prompt" value="{welcome.pk}"' in question
+
+    client.post(page(call, "play_prompt"), {"prompt": str(welcome.pk)})
+
+    assert [c.request.url for c in graph_posts(graph_http)] == [
+        call_url(settings, call, "playPrompt")
+    ]
+    assert LogEntry.objects.get().change_message == "Played the prompt “Welcome”."
+    CallTone.objects.create(call=call, sequence_id=1, tone="pound")
+    html = client.get(page(call)).content.decode()
+    assert "Played a prompt “Welcome”: Running" in html
+    assert "The caller pressed #" in html
+
+
+def test_playing_a_prompt_needs_its_permission(call, welcome):
+    client = operator(VIEW_CALL)
+    assert page(call, "play_prompt") not in client.get(page(call)).content.decode()
+    assert client.post(page(call, "play_prompt"), {"prompt": str(welcome.pk)}).status_code == 403
