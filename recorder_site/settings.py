@@ -294,6 +294,15 @@ GRAPH_TIMEOUT = env.float("GRAPH_TIMEOUT", default=10.0)
 GRAPH_MAX_ATTEMPTS = env.int("GRAPH_MAX_ATTEMPTS", default=4)
 GRAPH_MAX_RETRY_AFTER = env.float("GRAPH_MAX_RETRY_AFTER", default=30.0)
 AUTO_ANSWER = env.bool("AUTO_ANSWER", default=True)
+# Graph ends a call that has had no keepAlive for 45 minutes (resultInfo 408/8537) and wants
+# one at least every 15 to 45 minutes: Recorder sends one per live call this often. The
+# scheduler looks every 5 minutes, so a keepAlive goes out at most 5 minutes late.
+GRAPH_KEEPALIVE_MINUTES = env.float("GRAPH_KEEPALIVE_MINUTES", default=20.0)
+if not 15 <= GRAPH_KEEPALIVE_MINUTES <= 40:
+    raise ImproperlyConfigured(
+        "GRAPH_KEEPALIVE_MINUTES must be from 15 to 40: Graph ends a call after 45 minutes "
+        "without a keepAlive, and the scheduler may send one up to 5 minutes late."
+    )
 
 NOTIFICATION_URL = env.str("NOTIFICATION_URL", default=f"{RECORDER_BASE_URL}/api/calls")
 NOTIFICATION_OPENID_CONFIG_URL = env.str(
@@ -345,8 +354,9 @@ RECORDING_FETCH_RETRY_HOURS = env.float("RECORDING_FETCH_RETRY_HOURS", default=2
 # streams them itself.
 RECORDING_X_ACCEL_REDIRECT = env.str("RECORDING_X_ACCEL_REDIRECT", default="")
 # How long after a call ends Recorder waits for Graph's own word on a still-running
-# recording before it closes the operation itself (Graph may never send it).
-RECORDER_CLOSE_GRACE_SECONDS = env.float("RECORDER_CLOSE_GRACE_SECONDS", default=30.0)
+# recording before it asks Graph and closes the operation itself: Graph sends no completion
+# for a recording a hang-up cut short, so a few seconds, enough for a notification in flight.
+RECORDER_CLOSE_GRACE_SECONDS = env.float("RECORDER_CLOSE_GRACE_SECONDS", default=3.0)
 # A running operation is overdue this long after its longest possible end (prompts, initial
 # silence and maximum duration): Recorder then asks Graph, and closes it if Graph can't say.
 RECORDER_OVERDUE_MARGIN_SECONDS = env.float("RECORDER_OVERDUE_MARGIN_SECONDS", default=120.0)

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from recordings.graph import PayloadError, parse_notifications
-from recordings.models import FetchStatus, OperationStatus, Recording, RecordOperation
+from recordings.models import Call, FetchStatus, OperationStatus, Recording, RecordOperation
 
 Reason = RecordOperation.CompletionReason
 RecorderReason = RecordOperation.RecorderReason
@@ -32,6 +32,9 @@ REASON_TONE = {
     Reason.PLAY_BEEP_FAILED: "error",
     Reason.MEDIA_RECEIVE_TIMEOUT: "error",
     Reason.UNSPECIFIED_ERROR: "error",
+    RecorderReason.CALLER_HUNG_UP: "warn",
+    RecorderReason.OPERATOR_ENDED: "muted",
+    RecorderReason.NO_KEEPALIVE: "error",
     RecorderReason.CALL_ENDED: "warn",
     RecorderReason.OVERDUE: "error",
 }
@@ -59,10 +62,40 @@ def known_reasons() -> list[tuple[str, str]]:
     return [*Reason.choices, *[(v, label) for v, label in RecorderReason.choices if v]]
 
 
+# --- How a call ended ----------------------------------------------------------------------
+
+
+def call_end(call: Call) -> SafeString | str:
+    """Who ended the call in words, Graph's resultInfo on hover; "—" while it is live."""
+    if not call.ended_by:
+        return "—"
+    return format_html('<span title="{}">{}</span>', call.end_code, call.get_ended_by_display())
+
+
+# Graph's toneInfo names for the keys, as the keypad shows them.
+TONE_KEYS = {
+    **{f"tone{n}": str(n) for n in range(10)},
+    "star": "*",
+    "pound": "#",
+    **{letter: letter.upper() for letter in "abcd"},
+    "flash": "flash",
+}
+
+
+def tone_key(tone: str) -> str:
+    return TONE_KEYS.get(tone, tone)
+
+
 # --- Operation status ----------------------------------------------------------------------
 
 
+# Graph's notStarted: Graph queues media operations and starts one when the running one ends.
+QUEUED = "Queued"
+
+
 def status_label(status: str) -> str:
+    if status == OperationStatus.NOT_STARTED:
+        return QUEUED
     return OperationStatus(status).label if status in OperationStatus.values else status
 
 

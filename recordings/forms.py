@@ -2,13 +2,15 @@
 uploads. They turn what the operator entered into a RecordSpec; the limits are the profile's
 (recordings.graph.profiles), checked by validate_record_spec, never restated here."""
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from recordings.audio import NotWav, inspect_wav, prompt_problems
 from recordings.graph import PromptSpec, RecordSpec, validate_record_spec
-from recordings.graph.profiles import CLIENT_CONTEXT_MAX, SILENCE_MAX_MS, STOP_TONES, ProfileRules
+from recordings.graph.profiles import CLIENT_CONTEXT_MAX, STOP_TONES, ProfileRules
 from recordings.models import Prompt, PromptAudio
 from recordings.prompt_files import public_url
 
@@ -142,7 +144,7 @@ class PromptForm(forms.Form):
     duration_ms = forms.IntegerField(
         required=False,
         label="Milliseconds",
-        widget=forms.NumberInput(attrs={"min": 1, "max": SILENCE_MAX_MS, "class": "vIntegerField"}),
+        widget=forms.NumberInput(attrs={"min": 1, "class": "vIntegerField"}),
     )
 
     def __init__(self, *args, rules: ProfileRules, library=None, **kwargs):
@@ -153,8 +155,12 @@ class PromptForm(forms.Form):
         ]
         if library is not None:
             self.fields["library_prompt"].queryset = library
+        # The browser's own bounds, from the profile's table; validate_record_spec enforces it.
+        self.fields["duration_ms"].widget.attrs["max"] = rules.silence_max_ms
         if not rules.loop_allowed:
             del self.fields["loop"]
+        else:
+            self.fields["loop"].widget.attrs.update({"min": 1, "max": rules.max_loop})
 
     @property
     def row_kind(self) -> str:
@@ -255,6 +261,20 @@ def show_refusal(form: RecordForm, formset: BasePromptFormSet, errors: dict[str,
                 form.add_error(field, message)
             else:
                 form.add_error(None, message)
+
+
+_GRAPH_PROMPT_INDEX = re.compile(r"\bprompts\[(\d+)\](?:\.([\w.]*\w))?")
+
+
+def numbered_from_one(text: str) -> str:
+    """Graph's words with its prompt numbers (from 0: "prompts[0].duration") made the Record
+    page's (from 1: "prompt 1's duration"), so a refusal names the row the operator sees."""
+
+    def renumber(match: re.Match) -> str:
+        number, path = int(match.group(1)) + 1, match.group(2)
+        return f"prompt {number}'s {path}" if path else f"prompt {number}"
+
+    return _GRAPH_PROMPT_INDEX.sub(renumber, text)
 
 
 def mebibytes(size: int) -> str:

@@ -55,6 +55,15 @@ class Call(models.Model):
         "Direction", (*CALL_DIRECTIONS, "unknown"), qualname="Call.Direction"
     )
 
+    class EndedBy(models.TextChoices):
+        # Who ended the call, read from its terminated resultInfo and Recorder's own hang-up
+        # (recordings.services.calls.who_ended); the same words serve the operations it cut.
+        NOT_ENDED = "", "—"
+        CALLER = "caller", "The caller hung up"
+        OPERATOR = "operator", "An operator ended the call"
+        NO_KEEPALIVE = "noKeepAlive", "Graph ended the call: no keepAlive for 45 minutes"
+        OTHER = "other", "Graph ended the call"
+
     graph_id = models.CharField("Graph call id", max_length=128)
     state = models.CharField(max_length=32, choices=CallState, default=CallState.INCOMING)
     direction = models.CharField(max_length=16, choices=Direction, default=Direction.UNKNOWN)
@@ -68,6 +77,9 @@ class Call(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=16, choices=EndedBy, default="", blank=True)
+    # When Graph last accepted a keepAlive for the call (services.calls.keep_calls_alive).
+    last_keepalive_at = models.DateTimeField(null=True, blank=True)
 
     objects = GraphIdQuerySet.as_manager()
 
@@ -85,7 +97,11 @@ class Call(models.Model):
             models.Index(fields=["state", "-created_at"]),
             models.Index(fields=["direction", "-created_at"]),
         ]
-        permissions = [("hang_up_call", "Can hang up a call")]
+        permissions = [
+            ("hang_up_call", "Can hang up a call"),
+            ("answer_call", "Can answer a ringing call"),
+            ("reject_call", "Can reject a ringing call"),
+        ]
 
     def __str__(self) -> str:
         return f"Call {self.graph_id}"
@@ -93,6 +109,13 @@ class Call(models.Model):
     @property
     def is_live(self) -> bool:
         return self.state not in (CallState.TERMINATING, CallState.TERMINATED)
+
+    @property
+    def end_code(self) -> str:
+        """Graph's resultInfo of the call's end as code/subcode ("" before it ended)."""
+        if self.result_code is None:
+            return ""
+        return f"{self.result_code}/{self.result_subcode}: {self.result_message}".rstrip(": ")
 
 
 class RequestStatus(models.TextChoices):
@@ -199,13 +222,20 @@ class RecordOperation(models.Model):
         PLAY_BEEP_FAILED = "playBeepFailed", "Play beep failed"
         MEDIA_RECEIVE_TIMEOUT = "mediaReceiveTimeout", "Media receive timeout"
         UNSPECIFIED_ERROR = "unspecifiedError", "Unspecified error"
-        NONE = "none", "None"
+        # Graph's "none" says nothing: Recorder shows how the call ended instead when it
+        # knows (RecorderReason), and these words when it does not.
+        NONE = "none", "Ended without a reason from Graph"
         CALL_TERMINATED = "callTerminated", "Call terminated"
 
     class RecorderReason(models.TextChoices):
         # Why Recorder itself closed an operation Graph never finished: kept apart from
         # Graph's completionReason so the two are never confused.
         NONE = "", "—"
+        # The call ended under a recording Graph gave no reason for (a hang-up sends no
+        # completion at all): the reason is who ended the call, in Call.EndedBy's words.
+        CALLER_HUNG_UP = "callerHungUp", "The caller hung up"
+        OPERATOR_ENDED = "operatorEnded", "An operator ended the call"
+        NO_KEEPALIVE = "noKeepAlive", "Graph ended the call: no keepAlive for 45 minutes"
         CALL_ENDED = "callEnded", "Closed by Recorder: the call ended without a completion"
         OVERDUE = "overdue", "Closed by Recorder: running far past its maximum duration"
 
@@ -281,6 +311,16 @@ class RecordOperation(models.Model):
     def __str__(self) -> str:
         return f"Operation {self.graph_id}"
 
+    # Who ended the call -> the reason of a recording it cut short.
+    REASON_BY_CALL_END = {
+        "caller": RecorderReason.CALLER_HUNG_UP,
+        "operator": RecorderReason.OPERATOR_ENDED,
+        "noKeepAlive": RecorderReason.NO_KEEPALIVE,
+        "other": RecorderReason.CALL_ENDED,
+    }
+    # Graph's reasons that say nothing of how a recording ended.
+    UNTOLD_REASONS = ("", CompletionReason.NONE)
+
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
@@ -309,6 +349,79 @@ class RecordOperation(models.Model):
     def completion_reason_label(self) -> str:
         """How the operation ended, in the words every page uses ("" while it has no reason)."""
         return self.reason_in_words(self.shown_reason(self.completion_reason, self.recorder_reason))
+
+
+class MediaOperation(models.Model):
+    """A media operation on a call that records nothing: a prompt played to the caller
+    (playPrompt), or the subscription to the keys the caller presses (subscribeToTone).
+
+    Kept apart from RecordOperation, whose request, recording and reasons these don't have;
+    they follow Graph's notifications through the same status ranks.
+    """
+
+    class Kind(models.TextChoices):
+        PLAY_PROMPT = "playPrompt", "Played a prompt"
+        SUBSCRIBE_TO_TONE = "subscribeToTone", "Subscribed to the caller's keys"
+
+    graph_id = models.CharField("Graph operation id", max_length=128)
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="media_operations")
+    kind = models.CharField(max_length=16, choices=Kind)
+    status = models.CharField(
+        max_length=16, choices=OperationStatus, default=OperationStatus.RUNNING
+    )
+    result_code = models.IntegerField(null=True, blank=True)
+    result_subcode = models.IntegerField(null=True, blank=True)
+    result_message = models.TextField(blank=True)
+    client_context = models.CharField(max_length=256, blank=True)
+    # The library prompt played (playPrompt); its name stays if the prompt is deleted.
+    prompt = models.ForeignKey(
+        "PromptAudio", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prompt_name = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    FINAL_STATUSES = (OperationStatus.COMPLETED, OperationStatus.FAILED)
+
+    objects = GraphIdQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("graph_id"), name="media_operation_graph_id_unique_ci"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=OperationStatus.values),
+                name="media_operation_status_valid",
+            ),
+        ]
+        permissions = [("play_prompt", "Can play a prompt to the caller")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.graph_id})"
+
+
+class CallTone(models.Model):
+    """A key the caller pressed, as Graph's toneInfo told it; one per sequenceId."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="tones")
+    sequence_id = models.BigIntegerField()
+    # Graph's name for the key: tone0-tone9, star, pound, a-d, flash.
+    tone = models.CharField(max_length=16)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["call", "sequence_id"]
+        constraints = [
+            # Graph may deliver the same key twice: its sequenceId makes it one.
+            models.UniqueConstraint(fields=["call", "sequence_id"], name="call_tone_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tone} #{self.sequence_id} on {self.call.graph_id}"
 
 
 class FetchStatus(models.TextChoices):

@@ -8,6 +8,10 @@ declared on the models' Meta, or are Django's own view/change permissions.
 START_RECORDING = "recordings.start_recording"
 CANCEL_RECORDING = "recordings.cancel_recording"
 HANG_UP_CALL = "recordings.hang_up_call"
+# Answering and rejecting a ringing call by hand, when AUTO_ANSWER is off.
+ANSWER_CALL = "recordings.answer_call"
+REJECT_CALL = "recordings.reject_call"
+PLAY_PROMPT = "recordings.play_prompt"
 DOWNLOAD_RECORDING = "recordings.download_recording"
 VIEW_OPERATIONS = "recordings.view_recordoperation"
 # Setting the flag is the one change operators make to an operation.

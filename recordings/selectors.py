@@ -27,7 +27,16 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from recordings.display import reason_key
-from recordings.models import Call, GraphExchange, Notification, Recording, RecordOperation
+from recordings.models import (
+    Call,
+    CallTone,
+    GraphExchange,
+    MediaOperation,
+    Notification,
+    OperationStatus,
+    Recording,
+    RecordOperation,
+)
 
 # --- Counts -----------------------------------------------------------------------------------
 
@@ -114,6 +123,22 @@ def latest_operation() -> Subquery:
 
 def recent_operations(call: Call, *, limit: int = 10) -> list[RecordOperation]:
     return list(call.operations.order_by("-created_at")[:limit])
+
+
+def call_timeline(call: Call, *, limit: int = 50) -> list[MediaOperation | CallTone]:
+    """The call's prompts played, key subscriptions and keys pressed, oldest first."""
+    media = list(call.media_operations.order_by("-created_at")[:limit])
+    tones = list(call.tones.order_by("-sequence_id")[:limit])
+    events = sorted(
+        [*media, *tones],
+        key=lambda e: e.created_at if isinstance(e, MediaOperation) else e.received_at,
+    )
+    return events[-limit:]
+
+
+def running_operation(call: Call) -> RecordOperation | None:
+    """The call's running recording, the one whose end starts what Graph queued behind it."""
+    return call.operations.filter(status=OperationStatus.RUNNING).order_by("-created_at").first()
 
 
 def recording_of(operation: RecordOperation) -> Recording | None:

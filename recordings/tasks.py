@@ -60,6 +60,14 @@ def take_over_lapsed_fetches_task() -> int:
     return len(fetch_services.take_over_lapsed_fetches())
 
 
+@cron("*/5 * * * *")
+@task(queue_name="default")
+def keep_calls_alive_task() -> int:
+    """Every five minutes: a keepAlive for each live call whose last is GRAPH_KEEPALIVE_MINUTES
+    old, so Graph never ends a call for the lack of one (45 minutes)."""
+    return len(call_services.keep_calls_alive())
+
+
 @cron("17 3 * * *")
 @task(queue_name="default")
 def purge_recordings_task() -> int:

@@ -1,5 +1,6 @@
 """Calls: the list, the call page with its Record and Hang up buttons, and the Record page."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
@@ -14,10 +15,27 @@ from django.utils.timezone import localtime
 from recordings import display, graph_setup, permissions, selectors
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.admin.confirm import ObjectActionsMixin, Question
-from recordings.forms import PromptFormSet, RecordForm, record_spec_from, show_refusal
-from recordings.models import Call, Prompt, RecordOperation, RecordRequest
+from recordings.display import tone_key
+from recordings.forms import (
+    PromptFormSet,
+    RecordForm,
+    numbered_from_one,
+    record_spec_from,
+    show_refusal,
+)
+from recordings.graph import GraphError
+from recordings.models import (
+    Call,
+    CallState,
+    CallTone,
+    Prompt,
+    PromptAudio,
+    RecordOperation,
+    RecordRequest,
+)
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
+from recordings.services import media as media_services
 from recordings.services import recordings as recording_services
 
 
@@ -36,6 +54,80 @@ def hang_up_question(call: Call) -> Question:
     )
 
 
+def answer_question(call: Call) -> Question:
+    return Question(
+        title="Answer the call?",
+        crumb="Answer",
+        text=format_html(
+            "<p>Answer call {}{}? Recorder takes the call with its own media, so it can be "
+            "recorded.</p>",
+            call.graph_id,
+            format_html(" from {}", call.caller_name or call.caller_id) if call.caller_id else "",
+        ),
+        yes="Yes, answer",
+        no="No, take me back",
+    )
+
+
+# Graph's reject reasons in the confirm page's words.
+REJECT_CHOICES = (
+    ("none", "No reason given"),
+    ("busy", "Busy: the bot cannot take the call now"),
+    ("forbidden", "Forbidden: the caller may not call the bot"),
+)
+
+
+def reject_question(call: Call) -> Question:
+    return Question(
+        title="Reject the call?",
+        crumb="Reject",
+        text=format_html(
+            "<p>Reject call {}{}? The caller hears the call declined, with the reason you "
+            "pick.</p>",
+            call.graph_id,
+            format_html(" from {}", call.caller_name or call.caller_id) if call.caller_id else "",
+        ),
+        yes="Yes, reject",
+        no="No, take me back",
+        choice_name="reason",
+        choices=REJECT_CHOICES,
+    )
+
+
+def play_prompt_question(call: Call) -> Question:
+    return Question(
+        title="Play a prompt to the caller?",
+        crumb="Play a prompt",
+        text=format_html(
+            "<p>Play an uploaded prompt to the caller on call {}, without recording. It queues "
+            "behind a recording or prompt already under way.</p>",
+            call.graph_id,
+        ),
+        yes="Play it",
+        no="No, take me back",
+        choice_name="prompt",
+        choices=tuple((str(p.pk), p.name) for p in PromptAudio.objects.order_by("name")),
+    )
+
+
+def play_prompt_refusal(call: Call) -> tuple[str, int] | None:
+    if not call.is_live:
+        return f"Call {call.graph_id} has ended; a prompt plays only on a live call.", messages.INFO
+    if not PromptAudio.objects.exists():
+        return "Upload a prompt first: the library has none to play.", messages.INFO
+    return None
+
+
+def ringing_refusal(call: Call) -> tuple[str, int] | None:
+    if not is_ringing(call):
+        return f"Call {call.graph_id} no longer rings.", messages.INFO
+    return None
+
+
+def is_ringing(call: Call) -> bool:
+    return call.state == CallState.INCOMING and call.answered_at is None
+
+
 def hang_up_refusal(call: Call) -> tuple[str, int] | None:
     if not call.is_live:
         return f"Call {call.graph_id} has already ended.", messages.INFO
@@ -50,6 +142,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "caller",
         "direction",
         "answered_at",
+        "ended",
         "latest_status",
         "latest_reason",
     ]
@@ -63,12 +156,13 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     search_help_text = "The whole Graph call id, or part of the caller's number or name."
     show_full_result_count = False
     actions = ["record_selected"]
-    readonly_fields = ["recordings_on_call"]
+    readonly_fields = ["recordings_on_call", "ended", "timeline"]
     fieldsets = [
         (None, {"fields": ["graph_id", "state", "direction", ("caller_id", "caller_name")]}),
         ("Times", {"fields": [("created_at", "answered_at", "ended_at")]}),
-        ("End", {"fields": ["result_code", "result_subcode", "result_message"]}),
+        ("End", {"fields": ["ended", ("result_code", "result_subcode", "result_message")]}),
         ("Recordings", {"fields": ["recordings_on_call"]}),
+        ("Prompts and keys", {"fields": ["timeline"]}),
     ]
 
     def get_fieldsets(self, request, obj=None):
@@ -93,6 +187,31 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         if call.caller_name and call.caller_id:
             return f"{call.caller_name} ({call.caller_id})"
         return call.caller_name or call.caller_id or "—"
+
+    @admin.display(description="ended by")
+    def ended(self, call: Call) -> str:
+        return display.call_end(call)
+
+    @admin.display(description="timeline")
+    def timeline(self, call: Call) -> str:
+        events = selectors.call_timeline(call)
+        if not events:
+            return "Nothing played, no key pressed."
+        rows = []
+        for event in events:
+            if isinstance(event, CallTone):
+                when, what = event.received_at, f"The caller pressed {tone_key(event.tone)}"
+            else:
+                when = event.created_at
+                what = event.get_kind_display()
+                if event.prompt_name:
+                    what += f" “{event.prompt_name}”"
+                what += f": {display.status_label(event.status)}"
+                if event.result_code is not None:
+                    what += f" ({event.result_code}/{event.result_subcode})"
+            rows.append((date_format(localtime(when), "DATETIME_FORMAT"), what))
+        items = format_html_join("", "<li>{}: {}</li>", rows)
+        return format_html('<ul class="call-timeline">{}</ul>', items)
 
     @admin.display(description="latest recording")
     def latest_status(self, call: Call) -> str:
@@ -127,7 +246,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                     ", ".join(
                         part
                         for part in (
-                            operation.get_status_display(),
+                            display.status_label(operation.status),
                             operation.completion_reason_label,
                         )
                         if part
@@ -145,6 +264,15 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     def has_hang_up_call_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(permissions.HANG_UP_CALL)
+
+    def has_answer_call_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(permissions.ANSWER_CALL)
+
+    def has_reject_call_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(permissions.REJECT_CALL)
+
+    def has_play_prompt_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(permissions.PLAY_PROMPT)
 
     def has_view_operations_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(permissions.VIEW_OPERATIONS)
@@ -164,6 +292,21 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 self.admin_site.admin_view(self.hang_up_view),
                 name="{}_{}_hang_up".format(*info),
             ),
+            path(
+                "<path:object_id>/play-prompt/",
+                self.admin_site.admin_view(self.play_prompt_view),
+                name="{}_{}_play_prompt".format(*info),
+            ),
+            path(
+                "<path:object_id>/answer/",
+                self.admin_site.admin_view(self.answer_view),
+                name="{}_{}_answer".format(*info),
+            ),
+            path(
+                "<path:object_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="{}_{}_reject".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -174,8 +317,24 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             **(extra_context or {}),
             "can_record": live and self.has_start_recording_permission(request),
             "can_hang_up": live and self.has_hang_up_call_permission(request),
+            "cancel_url": self._running_cancel_url(request, call) if live else "",
         }
+        # A ringing call waits for an operator only when Recorder does not answer by itself.
+        ringing = call is not None and is_ringing(call) and not settings.AUTO_ANSWER
+        extra_context["can_play_prompt"] = live and self.has_play_prompt_permission(request)
+        extra_context["can_answer"] = ringing and self.has_answer_call_permission(request)
+        extra_context["can_reject"] = ringing and self.has_reject_call_permission(request)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _running_cancel_url(self, request: HttpRequest, call: Call) -> str:
+        """The Cancel page of the call's running recording, for an operator who may cancel:
+        what is queued behind it starts only once it ends."""
+        if not request.user.has_perm(permissions.CANCEL_RECORDING):
+            return ""
+        running = selectors.running_operation(call)
+        if running is None:
+            return ""
+        return reverse("admin:recordings_recordoperation_cancel", args=[running.pk])
 
     @admin.action(permissions=["start_recording"], description="Record selected calls")
     def record_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
@@ -229,7 +388,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 elif started:
                     return self._after_start(request, started, failures)
                 else:
-                    graph_error = " ".join(failures)
+                    graph_error = numbered_from_one(" ".join(failures))
         else:
             form = RecordForm(rules=rules)
             formset = PromptFormSet(rules=rules)
@@ -323,6 +482,91 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             question=hang_up_question,
             act=lambda call: self._hang_up(request, call),
         )
+
+    def play_prompt_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self.confirmed_action(
+            request,
+            object_id,
+            allowed=self.has_play_prompt_permission(request),
+            back_url=lambda call: self._call_url(request, call),
+            refusal=play_prompt_refusal,
+            question=play_prompt_question,
+            act=lambda call: self._play_prompt(request, call, request.POST.get("prompt", "")),
+        )
+
+    def _play_prompt(self, request: HttpRequest, call: Call, prompt_pk: str) -> None:
+        prompt = PromptAudio.objects.filter(pk=prompt_pk).first() if prompt_pk.isdigit() else None
+        if prompt is None:
+            self.message_user(request, "Pick one of the uploaded prompts.", messages.ERROR)
+            return
+        try:
+            media_services.play_prompt(call=call, prompt=prompt, by=request.user)
+        except service_errors.CallActionRefused as err:
+            self.message_user(request, str(err), messages.ERROR)
+        except service_errors.GraphActionFailed as err:
+            self.message_user(request, err.message, messages.ERROR)
+        else:
+            self.log_change(request, call, f"Played the prompt “{prompt.name}”.")
+            self.message_user(
+                request,
+                f"Playing “{prompt.name}” on call {call.graph_id}; the call's timeline shows "
+                "when Graph reports it done.",
+                messages.SUCCESS,
+            )
+
+    def answer_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self.confirmed_action(
+            request,
+            object_id,
+            allowed=self.has_answer_call_permission(request),
+            back_url=lambda call: self._call_url(request, call),
+            refusal=ringing_refusal,
+            question=answer_question,
+            act=lambda call: self._answer(request, call),
+        )
+
+    def reject_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self.confirmed_action(
+            request,
+            object_id,
+            allowed=self.has_reject_call_permission(request),
+            back_url=lambda call: self._call_url(request, call),
+            refusal=ringing_refusal,
+            question=reject_question,
+            act=lambda call: self._reject(request, call, request.POST.get("reason", "")),
+        )
+
+    def _answer(self, request: HttpRequest, call: Call) -> None:
+        try:
+            answered = call_services.answer_call(call=call, by=request.user)
+        except GraphError as err:
+            self.message_user(request, err.operator_message, messages.ERROR)
+            return
+        if not answered:
+            self.message_user(request, f"Call {call.graph_id} no longer rings.", messages.INFO)
+            return
+        self.log_change(request, call, "Answered the call.")
+        self.message_user(
+            request,
+            f"Answered call {call.graph_id}; it turns established when Graph confirms.",
+            messages.SUCCESS,
+        )
+
+    def _reject(self, request: HttpRequest, call: Call, reason: str) -> None:
+        try:
+            call_services.reject_call(call=call, reason=reason, by=request.user)
+        except service_errors.CallActionRefused as err:
+            self.message_user(request, str(err), messages.ERROR)
+        except service_errors.GraphActionFailed as err:
+            self.message_user(request, err.message, messages.ERROR)
+        else:
+            self.log_change(request, call, f"Rejected the call ({reason}).")
+            self.message_user(
+                request,
+                f"Asked Graph to reject call {call.graph_id} ({reason}); it turns terminated "
+                "when Graph confirms.",
+                messages.SUCCESS,
+            )
 
     def _call_url(self, request: HttpRequest, call: Call) -> str:
         """The call's page, or the index for a user who may not see it."""

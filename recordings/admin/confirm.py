@@ -27,6 +27,10 @@ class Question:
     text: SafeString  # what will happen, as HTML built with format_html
     yes: str  # the button that acts
     no: str  # the link back
+    # What the operator must pick before acting (Reject's reason): the POST field's name,
+    # and its (value, label) choices; none for a plain yes or no.
+    choice_name: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 class ObjectActionsMixin:

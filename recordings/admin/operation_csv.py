@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.urls import reverse
 from django.utils import timezone
 
+from recordings.display import reason_key, reason_label
+
 # (header, field path). Never the access token: the export leaves Recorder.
 CSV_COLUMNS = (
     ("operation id", "graph_id"),
@@ -38,6 +40,8 @@ CSV_COLUMNS = (
     ("size bytes", "recording__size_bytes"),
     ("legal hold", "legal_hold"),
 )
+# After the stored values: how the operation ended in the pages' words ("The caller hung up").
+REASON_HEADER = "reason"
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -59,11 +63,14 @@ def _csv_cell(value: Any) -> Any:
 
 def csv_rows(queryset: QuerySet) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield writer.writerow([header for header, _ in CSV_COLUMNS])
-    rows = queryset.values_list(*(field for _, field in CSV_COLUMNS))
+    yield writer.writerow([*(header for header, _ in CSV_COLUMNS), REASON_HEADER])
+    fields = [field for _, field in CSV_COLUMNS]
+    reasons = fields.index("completion_reason"), fields.index("recorder_reason")
+    rows = queryset.values_list(*fields)
     # iterator(): rows stream from a server-side cursor, never all in memory at once.
     for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow([_csv_cell(value) for value in row])
+        words = reason_label(reason_key(row[reasons[0]], row[reasons[1]]))
+        yield writer.writerow([*(_csv_cell(value) for value in row), _csv_cell(words)])
 
 
 def csv_response(queryset: QuerySet) -> StreamingHttpResponse:

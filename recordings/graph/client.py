@@ -16,11 +16,20 @@ from recordings.graph.operations import (
     parse_call,
     parse_operation,
 )
-from recordings.graph.profiles import ProfileRules, get_profile
+from recordings.graph.profiles import (
+    ProfileRules,
+    PromptSpec,
+    get_profile,
+    prompt_body,
+)
 
 SERVICE_HOSTED_MEDIA = {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
 
 Parsed = TypeVar("Parsed")
+
+# The exchange log's name for the bot's DELETE of a call: Recorder reads it back to know
+# it ended a call itself.
+HANG_UP_ACTION = "hang up"
 
 
 class UnsafeSegment(GraphError):
@@ -129,8 +138,59 @@ class GraphClient:
             "POST", f"{self._call_path(call_id)}/answer", action="answer", json=body, log=log
         )
 
+    def reject_call(
+        self, call_id: str, reason: str, callback_uri: str = "", *, log: ExchangeLog | None = None
+    ) -> None:
+        """Decline an incoming call (reason: none, busy or forbidden). Graph answers 202; the
+        call's terminated notification follows."""
+        body = {"reason": reason}
+        if callback_uri:
+            body["callbackUri"] = callback_uri
+        self._send(
+            "POST", f"{self._call_path(call_id)}/reject", action="reject", json=body, log=log
+        )
+
+    def play_prompt(
+        self,
+        call_id: str,
+        prompts: list[PromptSpec],
+        client_context: str,
+        *,
+        log: ExchangeLog | None = None,
+    ) -> ParsedOperation:
+        """Play prompts to the caller, recording nothing. Graph answers with a running
+        playPromptOperation; it completes as a deleted notification (200/0)."""
+        body = {"prompts": [prompt_body(p) for p in prompts], "clientContext": client_context}
+        response = self._send(
+            "POST",
+            f"{self._call_path(call_id)}/playPrompt",
+            action="playPrompt",
+            json=body,
+            log=log,
+        )
+        return self._operation(response)
+
+    def subscribe_to_tone(
+        self, call_id: str, client_context: str, *, log: ExchangeLog | None = None
+    ) -> ParsedOperation:
+        """Ask Graph for the keys the caller presses: each then comes as an updated call
+        notification with toneInfo. Graph answers with a completed subscribeToToneOperation."""
+        response = self._send(
+            "POST",
+            f"{self._call_path(call_id)}/subscribeToTone",
+            action="subscribeToTone",
+            json={"clientContext": client_context},
+            log=log,
+        )
+        return self._operation(response)
+
+    def keep_alive(self, call_id: str, *, log: ExchangeLog | None = None) -> None:
+        """Tell Graph the bot still wants the call: without one for 45 minutes Graph ends it
+        (408/8537). No body; Graph answers 200."""
+        self._send("POST", f"{self._call_path(call_id)}/keepAlive", action="keepAlive", log=log)
+
     def delete_call(self, call_id: str, *, log: ExchangeLog | None = None) -> None:
-        self._send("DELETE", self._call_path(call_id), action="hang up", log=log)
+        self._send("DELETE", self._call_path(call_id), action=HANG_UP_ACTION, log=log)
 
     def get_operation(
         self, call_id: str, operation_id: str, *, log: ExchangeLog | None = None
@@ -138,6 +198,17 @@ class GraphClient:
         path = f"{self._call_path(call_id)}/operations/{segment(operation_id)}"
         response = self._send("GET", path, action="get operation", log=log)
         return self._parse(response, response.json(), parse_operation)
+
+    def _operation(self, response: GraphResponse) -> ParsedOperation:
+        operation = self._parse(response, response.json(), parse_operation)
+        if not operation.id:
+            raise GraphResponseError(
+                "Graph accepted the action but its answer names no operation",
+                status=response.status,
+                request_id=response.request_id,
+                client_request_id=response.client_request_id,
+            )
+        return operation
 
     def _call_path(self, call_id: str) -> str:
         # Both profiles: only the record action itself differs between them.

@@ -118,11 +118,29 @@ class GraphServiceError(GraphError):
         )
 
 
+# How Graph (and the emulator) word a refusal because the call already has a media operation
+# under way: nothing in the request is wrong, so the operator is not told to correct it.
+BUSY_CODES = frozenset({"operationinprogress", "mediaoperationinprogress", "busy", "conflict"})
+BUSY_WORDS = ("already running", "in progress", "busy")
+
+
 class GraphRequestError(GraphError):
-    """Any other 4xx: Graph says the request itself is wrong."""
+    """Any other 4xx: Graph says the request itself is wrong (or the call is busy)."""
+
+    @property
+    def is_busy(self) -> bool:
+        """Graph refused because the call is busy with another media operation."""
+        text = self.message.lower()
+        return self.code.lower() in BUSY_CODES or any(words in text for words in BUSY_WORDS)
 
     @property
     def operator_message(self) -> str:
+        if self.is_busy:
+            return (
+                f"Graph is still busy with another recording or prompt on this call "
+                f"({self._label()}: {self.message}); nothing in these settings is wrong. Wait "
+                "for it to end, or cancel it from the call page, then try again."
+            )
         return (
             f"Graph refused the request ({self._label()}: {self.message}); correct the "
             "settings it names and try again."

@@ -27,6 +27,13 @@ logger = logging.getLogger(__name__)
 # Where a caller's id can be, most telling first.
 CALLER_IDENTITIES = ("phone", "user", "application")
 
+# The operations Recorder follows, by the end of their @odata.type.
+MEDIA_OPERATION_TYPES = (
+    ".recordoperation",
+    ".playpromptoperation",
+    ".subscribetotoneoperation",
+)
+
 _OPERATION_URL = re.compile(r"/calls/([^/?#]+)/operations/([^/?#]+)/?$")
 _CALL_URL = re.compile(r"/calls/([^/?#]+)/?$")
 _ANY_CALL_URL = re.compile(r"/calls/([^/?#]+)")
@@ -89,6 +96,9 @@ class ParsedCall:
     result_code: int | None = None
     result_subcode: int | None = None
     result_message: str = ""
+    # A key the caller pressed (toneInfo, on an updated call after subscribeToTone).
+    tone: str = ""
+    tone_sequence_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -217,10 +227,11 @@ def _parse_entry(
 
 
 def _kind(odata_type: str, *urls: str) -> str:
-    """What a resource is: "operation" (record only), "call", or "" (participants...)."""
+    """What a resource is: "operation" (record, playPrompt, subscribeToTone), "call", or ""
+    (participants...)."""
     odata_type = odata_type.lower()
     if odata_type:
-        if odata_type.endswith(".recordoperation"):
+        if odata_type.endswith(MEDIA_OPERATION_TYPES):
             return "operation"
         if odata_type.endswith(".call"):
             return "call"
@@ -259,6 +270,11 @@ def _parse_call(data: Any, where: str) -> ParsedCall:
     if not isinstance(data, dict):
         raise PayloadError(f"{where or 'The call'} is not an object.")
     code, subcode, message = _result_info(data, where)
+    tone_info = data.get("toneInfo")
+    tone, sequence_id = "", None
+    if isinstance(tone_info, dict):
+        tone = _text(tone_info, "tone")
+        sequence_id = _number(tone_info.get("sequenceId"), f"{where or 'call'}.toneInfo.sequenceId")
     source = data.get("source")
     identity_set = source.get("identity") if isinstance(source, dict) else None
     identity: dict = {}
@@ -284,6 +300,8 @@ def _parse_call(data: Any, where: str) -> ParsedCall:
         result_code=code,
         result_subcode=subcode,
         result_message=message,
+        tone=tone,
+        tone_sequence_id=sequence_id,
     )
 
 

@@ -18,7 +18,6 @@ SILENCE_PROMPT_TYPE = "#microsoft.graph.silencePrompt"
 # here, though build_record_body still builds it when asked directly.
 STOP_TONES = frozenset("0123456789*#ABCD")
 CLIENT_CONTEXT_MAX = 256
-SILENCE_MAX_MS = 3_600_000
 
 # RecordSpec field -> the body's name for it, for every field but the prompts.
 BODY_NAMES = {
@@ -73,11 +72,19 @@ class RecordSpec:
 
 @dataclass(frozen=True)
 class ProfileRules:
+    """One profile's limits: the one table the Record form, the `record` command and
+    start_recording check against (validate_record_spec), equal to what Graph (and the
+    bundled emulator) refuses beyond; tests/recordings/graph/test_profiles.py pins them."""
+
     name: str
     record_path_template: str
     prompt_kinds: frozenset[str]
     max_prompts: int | None
     loop_allowed: bool
+    # The most times a media prompt plays (its loop), where loops are allowed.
+    max_loop: int
+    # The longest silence prompt, in milliseconds.
+    silence_max_ms: int
     # RecordSpec timeout field -> (lowest, highest) seconds.
     timeouts: Mapping[str, tuple[int, int]]
     # The EXTRA_FIELDS this profile sends.
@@ -92,8 +99,11 @@ PROFILES: dict[str, ProfileRules] = {
         name="beta-record",
         record_path_template="/app/calls/{call_id}/record",
         prompt_kinds=frozenset(PROMPT_KINDS),
-        max_prompts=None,
+        # Graph's beta documents no number; the emulator allows 20.
+        max_prompts=20,
         loop_allowed=True,
+        max_loop=100,
+        silence_max_ms=300_000,
         # The contract's ranges: wide enough for the original example's 1800 s recording.
         timeouts={
             "initial_silence_timeout": (1, 300),
@@ -108,6 +118,8 @@ PROFILES: dict[str, ProfileRules] = {
         prompt_kinds=frozenset({"media"}),
         max_prompts=1,
         loop_allowed=False,
+        max_loop=1,
+        silence_max_ms=300_000,
         timeouts={
             "initial_silence_timeout": (1, 120),
             "max_silence_timeout": (1, 120),
@@ -195,14 +207,17 @@ def _prompt_problems(prompt: PromptSpec, rules: ProfileRules) -> Iterator[str]:
         if prompt.loop is not None:
             if not rules.loop_allowed:
                 yield f"The {rules.name} profile does not loop prompts; leave loop unset."
-            elif not (_is_int(prompt.loop) and prompt.loop >= 1):
-                yield f"The loop count must be 1 or more; got {prompt.loop!r}."
+            elif not (_is_int(prompt.loop) and 1 <= prompt.loop <= rules.max_loop):
+                yield (
+                    f"A prompt plays from 1 to {rules.max_loop} times on the {rules.name} "
+                    f"profile; got {prompt.loop!r}."
+                )
     else:
-        duration = prompt.duration_ms
-        if duration is None or not (_is_int(duration) and 1 <= duration <= SILENCE_MAX_MS):
+        duration, longest = prompt.duration_ms, rules.silence_max_ms
+        if duration is None or not (_is_int(duration) and 1 <= duration <= longest):
             yield (
-                f"A silence prompt needs a duration from 1 to {SILENCE_MAX_MS:,} milliseconds; "
-                f"got {duration!r}."
+                f"A silence prompt needs a duration from 1 to {longest:,} milliseconds on the "
+                f"{rules.name} profile; got {duration!r}."
             )
         if prompt.uri or prompt.resource_id or prompt.loop is not None:
             yield "A silence prompt has no URI, resource id or loop; use a media prompt."

@@ -1,19 +1,30 @@
 """Calls: answering, hanging up, and the one function that moves a call's state."""
 
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from recordings import graph_setup
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphClient, GraphError, ParsedCall
-from recordings.models import Call, CallState, OperationStatus
+from recordings.graph.client import HANG_UP_ACTION
+from recordings.graph.vocabulary import (
+    CALL_END_BOT,
+    CALL_END_NO_KEEPALIVE,
+    CALL_END_OTHERS_LEFT,
+    REJECT_REASONS,
+)
+from recordings.models import Call, CallState, CallTone, MediaOperation, OperationStatus
 from recordings.services import enqueue, states
 from recordings.services import errors as service_errors
+from recordings.services import operations as operation_services
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +42,107 @@ def hang_up(
         raise service_errors.GraphActionFailed(err.operator_message, error=err) from err
 
 
-def answer_call(*, call: Call, client: GraphClient | None = None) -> bool:
-    """Answer an incoming call with service-hosted media. Safe to run twice."""
+def answer_call(
+    *, call: Call, by: AbstractBaseUser | None = None, client: GraphClient | None = None
+) -> bool:
+    """Answer an incoming call with service-hosted media. Safe to run twice: False when the
+    call no longer rings. `by` is the operator who answered it by hand (AUTO_ANSWER off)."""
     call.refresh_from_db()
     if call.state != CallState.INCOMING or call.answered_at is not None:
         return False
     client = client or graph_setup.graph_client()
     client.answer_call(call.graph_id, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call))
+    subscribe_to_tones(call=call, client=client)
     return True
+
+
+def subscribe_to_tones(*, call: Call, client: GraphClient) -> MediaOperation | None:
+    """Ask Graph for the keys the caller presses (each then comes as an updated call with
+    toneInfo); None when Graph would not: a refusal loses the keys, not the call."""
+    context = f"tones-{uuid.uuid4()}"
+    try:
+        parsed = client.subscribe_to_tone(
+            call.graph_id, context, log=DatabaseExchangeLog(call=call)
+        )
+    except GraphError as err:
+        logger.warning("Could not subscribe to the keys of call %s: %s", call.graph_id, err)
+        return None
+    return operation_services.create_media_operation(
+        call=call,
+        kind=MediaOperation.Kind.SUBSCRIBE_TO_TONE,
+        parsed=parsed,
+        client_context=context,
+    )
+
+
+def reject_call(
+    *,
+    call: Call,
+    reason: str,
+    by: AbstractBaseUser | None,
+    client: GraphClient | None = None,
+) -> None:
+    """Decline a ringing call with one of Graph's reasons (none, busy, forbidden); its state
+    follows from Graph's terminated notification."""
+    call.refresh_from_db()
+    if call.state != CallState.INCOMING or call.answered_at is not None:
+        raise service_errors.CallActionRefused(
+            {"call": ["The call no longer rings; only a ringing call can be rejected."]}
+        )
+    if reason not in REJECT_REASONS:
+        raise service_errors.CallActionRefused(
+            {"reason": [f"Pick a reason: {', '.join(REJECT_REASONS)}."]}
+        )
+    client = client or graph_setup.graph_client()
+    try:
+        client.reject_call(
+            call.graph_id, reason, settings.NOTIFICATION_URL, log=DatabaseExchangeLog(call=call)
+        )
+    except GraphError as err:
+        raise service_errors.GraphActionFailed(err.operator_message, error=err) from err
+
+
+# The states of a call Graph keeps up and wants keepAlives for.
+KEPT_ALIVE_STATES = (
+    CallState.ESTABLISHED,
+    CallState.HOLD,
+    CallState.TRANSFERRING,
+    CallState.TRANSFER_ACCEPTED,
+    CallState.REDIRECTING,
+)
+
+
+def calls_due_a_keepalive(*, now: datetime) -> QuerySet:
+    """Live calls whose last keepAlive (or answer, if none yet) is GRAPH_KEEPALIVE_MINUTES old."""
+    due = now - timedelta(minutes=settings.GRAPH_KEEPALIVE_MINUTES)
+    return (
+        Call.objects.filter(state__in=KEPT_ALIVE_STATES)
+        .annotate(kept_since=Coalesce("last_keepalive_at", "answered_at", "created_at"))
+        .filter(kept_since__lte=due)
+        .order_by("kept_since")
+    )
+
+
+def keep_calls_alive(
+    *, now: datetime | None = None, client: GraphClient | None = None
+) -> list[Call]:
+    """Send a keepAlive for every live call due one; the calls Graph accepted it for.
+
+    A call Graph no longer knows has ended: its terminated notification says how. Any other
+    failure is tried again at the next run, well inside Graph's 45 minutes."""
+    now = now or timezone.now()
+    client = client or graph_setup.graph_client()
+    kept = []
+    for call in calls_due_a_keepalive(now=now):
+        try:
+            client.keep_alive(call.graph_id, log=DatabaseExchangeLog(call=call))
+        except GraphError as err:
+            logger.warning("keepAlive for call %s failed: %s", call.graph_id, err)
+            continue
+        call.last_keepalive_at = timezone.now()
+        Call.objects.filter(pk=call.pk).update(last_keepalive_at=call.last_keepalive_at)
+        kept.append(call)
+    return kept
 
 
 def lock_call(graph_call_id: str | None) -> Call | None:
@@ -104,14 +208,48 @@ def move_call(call: Call, parsed: ParsedCall, *, created: bool) -> None:
             call.result_code = parsed.result_code
             call.result_subcode = parsed.result_subcode
             call.result_message = parsed.result_message or ""
-            changed += ["ended_at", "result_code", "result_subcode", "result_message"]
-            if call.operations.filter(status=OperationStatus.RUNNING).exists():
+            call.ended_by = who_ended(call)
+            changed += ["ended_at", "result_code", "result_subcode", "result_message", "ended_by"]
+            operation_services.explain_by_call_end(call=call)
+            if call.operations.filter(status__in=UNFINISHED).exists():
                 transaction.on_commit(_close_after_the_grace)
         if new_state == CallState.INCOMING and created and settings.AUTO_ANSWER:
             call_pk = call.pk
             transaction.on_commit(lambda: enqueue.answer_call(call_pk))
     if changed:
         call.save(update_fields=[*changed, "updated_at"])
+
+
+# Graph sends no completion for a recording the call's end cut short, running or queued.
+UNFINISHED = (OperationStatus.NOT_STARTED, OperationStatus.RUNNING)
+
+
+def who_ended(call: Call) -> str:
+    """Who ended a terminated call (a Call.EndedBy value), from its resultInfo and from
+    whether Recorder itself sent the hang-up (Graph's code for that is not always 7000)."""
+    code = (call.result_code, call.result_subcode)
+    if code in CALL_END_BOT or (
+        call.pk
+        and call.exchanges.filter(
+            action=HANG_UP_ACTION, response_status__gte=200, response_status__lt=300
+        ).exists()
+    ):
+        return Call.EndedBy.OPERATOR
+    if code in CALL_END_NO_KEEPALIVE:
+        return Call.EndedBy.NO_KEEPALIVE
+    if code in CALL_END_OTHERS_LEFT:
+        return Call.EndedBy.CALLER
+    return Call.EndedBy.OTHER
+
+
+def record_tone(*, call: Call, parsed: ParsedCall) -> bool:
+    """Keep a key the caller pressed; False for a sequenceId already kept (a redelivery)."""
+    if not parsed.tone or parsed.tone_sequence_id is None:
+        return False
+    _, created = CallTone.objects.get_or_create(
+        call=call, sequence_id=parsed.tone_sequence_id, defaults={"tone": parsed.tone}
+    )
+    return created
 
 
 def _close_after_the_grace() -> None:

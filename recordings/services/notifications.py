@@ -133,10 +133,15 @@ def _apply_items(items: list[ParsedNotification]) -> set[str]:
     unmatched: set[str] = set()
     for item in items:
         if item.operation is not None:
+            if operation_services.advance_media_operation(item.operation) is not None:
+                continue  # a prompt played or the keys subscribed to: no recording
             if not _apply_operation_notification(item):
                 unmatched.add(item.operation_id or item.operation.id)
         elif item.call is not None:
-            call_services.apply_graph_call(graph_id=item.call.id or item.call_id, parsed=item.call)
+            call = call_services.apply_graph_call(
+                graph_id=item.call.id or item.call_id, parsed=item.call
+            )
+            call_services.record_tone(call=call, parsed=item.call)
         else:
             logger.info("Ignoring a notification for %s (%s)", item.resource_url, item.odata_type)
     return unmatched

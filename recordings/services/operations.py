@@ -17,7 +17,8 @@ from recordings.graph import (
     GraphNotFoundError,
     ParsedOperation,
 )
-from recordings.models import CallState, OperationStatus, RecordOperation
+from recordings.graph.vocabulary import RECORD_RESULT_REASONS
+from recordings.models import Call, CallState, MediaOperation, OperationStatus, RecordOperation
 from recordings.services import fetching as fetch_services
 from recordings.services import states
 
@@ -62,8 +63,13 @@ def advance_operation(operations: QuerySet, parsed: ParsedOperation) -> bool:
 def outcome_fields(parsed: ParsedOperation) -> dict:
     """What Graph said about the outcome; what it left out keeps its stored value."""
     fields = {}
-    if parsed.completion_reason:
-        fields["completion_reason"] = parsed.completion_reason
+    reason = parsed.completion_reason
+    if reason in RecordOperation.UNTOLD_REASONS and parsed.status in RecordOperation.FINAL_STATUSES:
+        # v1.0's completed recordOperation has no completionReason: its resultInfo says how
+        # it ended (README, "How a recording ended"). Graph's "none" gives way the same way.
+        reason = RECORD_RESULT_REASONS.get(parsed.result_subcode, reason)
+    if reason:
+        fields["completion_reason"] = reason
     if parsed.result_code is not None:
         fields["result_code"] = parsed.result_code
         fields["result_subcode"] = parsed.result_subcode
@@ -75,6 +81,44 @@ def outcome_fields(parsed: ParsedOperation) -> dict:
     if parsed.last_action:
         fields["graph_last_action_at"] = parsed.last_action
     return fields
+
+
+def create_media_operation(
+    *, call: Call, kind: str, parsed: ParsedOperation, client_context: str, **fields
+) -> MediaOperation:
+    """The row of a media operation Graph just accepted, in the status Graph answered with."""
+    status = parsed.status if parsed.status in states.OPERATION_STATUS_RANK else "running"
+    return MediaOperation.objects.create(
+        call=call,
+        kind=kind,
+        graph_id=parsed.id,
+        status=status,
+        client_context=client_context,
+        finished_at=timezone.now() if status in MediaOperation.FINAL_STATUSES else None,
+        **fields,
+    )
+
+
+def advance_media_operation(parsed: ParsedOperation) -> bool | None:
+    """Move the media operation Graph's word names forward; None when it names none of them."""
+    operations = MediaOperation.objects.with_graph_id(parsed.id)
+    if not operations.exists():
+        return None
+    new_status = parsed.status
+    if new_status not in states.OPERATION_STATUS_RANK:
+        return False
+    now = timezone.now()
+    changes = {"status": new_status, "updated_at": now}
+    if new_status in MediaOperation.FINAL_STATUSES:
+        changes["finished_at"] = now
+    if parsed.result_code is not None:
+        changes.update(
+            result_code=parsed.result_code,
+            result_subcode=parsed.result_subcode,
+            result_message=parsed.result_message or "",
+        )
+    before = states.operation_statuses_before(new_status)
+    return bool(operations.filter(status__in=before).update(**changes))
 
 
 # --- Closing what Graph never finishes ------------------------------------------------------
@@ -98,15 +142,19 @@ def close_abandoned_operations(
 ) -> list[RecordOperation]:
     """Close running operations Graph will never finish; ask Graph first where it can answer.
 
-    Two cases: the call ended more than the grace period ago, or the operation runs well past
+    Two cases: the call ended more than the grace period ago (Graph sends no completion for a
+    recording, running or queued, that a hang-up cut short), or the operation runs well past
     its maximum duration. Graph is asked for the operation first, since its own word (a lost
-    notification) beats Recorder's guess.
+    notification) beats Recorder's guess. One the call's end closes says who ended the call,
+    and its audio is fetched when Graph has said where it is.
     """
     now = now or timezone.now()
     grace = timedelta(seconds=settings.RECORDER_CLOSE_GRACE_SECONDS)
     closed = []
     running = (
-        RecordOperation.objects.filter(status=OperationStatus.RUNNING)
+        RecordOperation.objects.filter(
+            status__in=(OperationStatus.NOT_STARTED, OperationStatus.RUNNING)
+        )
         .select_related("call", "record_request")
         .prefetch_related("record_request__prompts")
     )
@@ -116,20 +164,40 @@ def close_abandoned_operations(
             and operation.call.ended_at is not None
             and operation.call.ended_at <= now - grace
         )
-        overdue = overdue_after(operation) <= now
+        overdue = operation.status == OperationStatus.RUNNING and overdue_after(operation) <= now
         if not (call_ended or overdue):
             continue
         if reconcile_operation(operation=operation, client=client):
             closed.append(operation)
             continue
         reason = (
-            RecordOperation.RecorderReason.CALL_ENDED
+            reason_for_call_end(operation.call)
             if call_ended
             else RecordOperation.RecorderReason.OVERDUE
         )
         if _close_by_recorder(operation, reason):
             closed.append(operation)
     return closed
+
+
+def reason_for_call_end(call: Call) -> str:
+    """The RecorderReason of a recording the call's end cut short: who ended the call."""
+    return RecordOperation.REASON_BY_CALL_END.get(
+        call.ended_by, RecordOperation.RecorderReason.CALL_ENDED
+    )
+
+
+def explain_by_call_end(*, call: Call) -> int:
+    """Give the call's finished operations that Graph gave no reason ("none" or nothing) the
+    reason of the call's end, so no page shows a reason that says nothing; how many."""
+    if not call.ended_by:
+        return 0
+    return RecordOperation.objects.filter(
+        call=call,
+        status__in=RecordOperation.FINAL_STATUSES,
+        completion_reason__in=RecordOperation.UNTOLD_REASONS,
+        recorder_reason="",
+    ).update(recorder_reason=reason_for_call_end(call), updated_at=timezone.now())
 
 
 def reconcile_operation(*, operation: RecordOperation, client: GraphClient | None = None) -> bool:
@@ -153,16 +221,23 @@ def reconcile_operation(*, operation: RecordOperation, client: GraphClient | Non
         RecordOperation.objects.select_for_update().only("pk").get(pk=operation.pk)
         advance_operation(RecordOperation.objects.filter(pk=operation.pk), parsed)
     operation.refresh_from_db()
+    terminated = operation.call.state == CallState.TERMINATED
+    if operation.is_final and terminated and explain_by_call_end(call=operation.call):
+        operation.refresh_from_db()
     return operation.is_final
 
 
 def _close_by_recorder(operation: RecordOperation, reason: str) -> bool:
-    closed = move_operation(
-        RecordOperation.objects.filter(pk=operation.pk),
-        to=OperationStatus.FAILED,
-        now=timezone.now(),
-        recorder_reason=reason,
-    )
+    # Audio Graph said where to find is fetched (completed makes its Recording row): what
+    # was recorded before the hang-up is the caller's message.
+    to = OperationStatus.COMPLETED if operation.recording_location else OperationStatus.FAILED
+    with transaction.atomic():
+        closed = move_operation(
+            RecordOperation.objects.filter(pk=operation.pk),
+            to=to,
+            now=timezone.now(),
+            recorder_reason=reason,
+        )
     operation.refresh_from_db()
     if closed:
         logger.info("Closed operation %s: %s", operation.graph_id, reason)

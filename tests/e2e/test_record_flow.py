@@ -186,7 +186,8 @@ def test_a_completion_lost_on_hang_up_is_closed_after_the_call_ends(recorder):
     recorder.wait_until_final(operation)
     assert operation.status in ("completed", "failed")
     if operation.status == "failed":
-        assert operation.recorder_reason == "callEnded"
+        # The script hung up: the caller ended the call.
+        assert operation.recorder_reason == "callerHungUp"
     assert not Notification.objects.filter(error__gt="").exists()
 
 

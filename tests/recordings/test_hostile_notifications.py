@@ -9,9 +9,9 @@ from recordings.graph import operations
 from recordings.models import Call, Notification, RecordOperation
 from recordings.services import notifications as notification_services
 from recordings.services import operations as operation_services
-from tests.conftest import contract_sample
-from tests.recordings.admin.operators import operator
 from tests.support.admin_pages import OPERATION_PERMISSIONS, assert_pages_show
+from tests.support.graph import graph_fixture
+from tests.support.operators import operator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
 
@@ -34,7 +34,7 @@ def post(client, make_token, django_capture_on_commit_callbacks):
 
 
 def completed_with(**fields) -> bytes:
-    payload = contract_sample("v1.0/notification-completed")
+    payload = graph_fixture("v1.0/notification-completed")
     data = payload["value"][0]["resourceData"]
     data.update(fields.pop("resourceData", {}))
     data["resultInfo"].update(fields)
@@ -44,7 +44,7 @@ def completed_with(**fields) -> bytes:
 def established_by(display_name_json: str) -> bytes:
     """A call notification whose caller's displayName is this JSON string literal, escapes
     and all (json.dumps would refuse to write some of them)."""
-    payload = contract_sample("v1.0/notification-call-established")
+    payload = graph_fixture("v1.0/notification-call-established")
     phone = payload["value"][0]["resourceData"]["source"]["identity"]["phone"]
     phone["displayName"] = "@NAME@"
     return json.dumps(payload).replace('"@NAME@"', display_name_json).encode()

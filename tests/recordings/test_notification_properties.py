@@ -24,9 +24,9 @@ from recordings.models import Notification
 from recordings.redaction import pretty_payload
 from recordings.services import notifications as notification_services
 from recordings.storable import storable_text
-from tests.conftest import contract_sample
-from tests.recordings.admin.operators import operator
 from tests.support.admin_pages import OPERATION_PERMISSIONS, assert_pages_show
+from tests.support.graph import graph_fixture
+from tests.support.operators import operator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
 
@@ -144,7 +144,7 @@ def dumps(value) -> bytes:
 
 @st.composite
 def hostile_samples(draw) -> Body:
-    sample = contract_sample(draw(st.sampled_from(SAMPLES)))
+    sample = graph_fixture(draw(st.sampled_from(SAMPLES)))
     path = draw(st.sampled_from(paths_in(sample)))
     deep = draw(st.none() | st.tuples(st.integers(1, 12_000), st.sampled_from(["[", '{"a":'])))
     if deep is not None:

@@ -76,6 +76,18 @@ def test_the_record_command_waits_and_prints_the_final_status_last(
     assert out.getvalue().strip().splitlines()[-1] == "completed maxRecordDurationReached"
 
 
+def test_the_record_command_says_the_reason_in_words_and_never_none(graph_http, settings, call):
+    graph_http.add(responses.POST, record_url(settings, call, "beta-record"), json=running())
+    data = {"id": OP_ID, "status": "completed", "completionReason": "none"}
+    graph_http.add(responses.GET, operation_url(settings, call), json=data)
+    out = StringIO()
+    call_command("record", call.graph_id, "--wait", "--timeout", "0.3", stdout=out)
+    assert out.getvalue().strip().splitlines()[-2:] == [
+        "Ended without a reason from Graph",
+        "completed none",
+    ]
+
+
 def test_the_record_command_refuses_an_unknown_call(db):
     with pytest.raises(CommandError, match="knows no call"):
         call_command("record", "nope")
@@ -84,3 +96,15 @@ def test_the_record_command_refuses_an_unknown_call(db):
 def test_the_record_command_explains_a_refusal(graph_http, call):
     with pytest.raises(CommandError, match="not sent"):
         call_command("record", call.graph_id, "--stop-tone", "X")
+
+
+def test_the_record_command_refuses_what_the_profile_table_refuses_and_sends_nothing(
+    graph_http, call
+):
+    with pytest.raises(CommandError, match="300,000 milliseconds"):
+        call_command("record", call.graph_id, "--prompt", "silence:400000")
+    with pytest.raises(CommandError, match="from 1 to 100 times"):
+        call_command("record", call.graph_id, "--prompt", "media:https://cdn.example/p.wav:500")
+    assert not [
+        c for c in graph_http.calls if c.request.method == "POST" and "/calls/" in c.request.url
+    ]

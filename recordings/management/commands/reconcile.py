@@ -12,6 +12,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         closed = operation_services.close_abandoned_operations()
         for operation in closed:
-            reason = operation.completion_reason or operation.get_recorder_reason_display()
+            reason = operation.completion_reason_label
             self.stdout.write(f"{operation.graph_id} {operation.status} {reason}")
         self.stdout.write(f"{len(closed)} operation(s) closed")

@@ -1,10 +1,11 @@
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from recordings.display import reason_key
-from recordings.graph import PromptSpec, RecordSpec
+from recordings.display import reason_key, reason_label
+from recordings.graph import ProfileRules, PromptSpec, RecordSpec, get_profile
 from recordings.models import Call, RecordOperation
 from recordings.services import errors as service_errors
 from recordings.services import operations as operation_services
@@ -32,12 +33,28 @@ def parse_prompt(value: str) -> PromptSpec:
     raise CommandError(f"--prompt {value!r}: use {PROMPT_HELP}.")
 
 
+def prompt_limits(rules: ProfileRules) -> str:
+    """The profile's prompt limits in a few words, for --help."""
+    most = f"at most {rules.max_prompts} prompt(s)" if rules.max_prompts else "any number"
+    if "silence" not in rules.prompt_kinds:
+        return f"{most}, media only, no loop on {rules.name}"
+    return (
+        f"{most}; silence up to {rules.silence_max_ms} ms, LOOP 1 to {rules.max_loop} "
+        f"on {rules.name}"
+    )
+
+
 class Command(BaseCommand):
     help = "Record the caller on a live call; prints the operation id."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("call_id", help="Graph call id")
-        parser.add_argument("--prompt", action="append", default=[], help=PROMPT_HELP)
+        parser.add_argument(
+            "--prompt",
+            action="append",
+            default=[],
+            help=f"{PROMPT_HELP}; {prompt_limits(get_profile(settings.GRAPH_API_PROFILE))}",
+        )
         parser.add_argument(
             "--stop-tone",
             action="append",
@@ -45,9 +62,18 @@ class Command(BaseCommand):
             dest="stop_tones",
             help="DTMF key that ends the recording (0-9 * # A-D); repeatable",
         )
-        parser.add_argument("--max-duration", type=int, help="seconds")
-        parser.add_argument("--initial-silence", type=int, help="seconds")
-        parser.add_argument("--max-silence", type=int, help="seconds")
+        # The configured profile's limits, from its one table (ProfileRules); start_recording
+        # holds a request to the same table before anything is sent.
+        rules = get_profile(settings.GRAPH_API_PROFILE)
+        for option, field in (
+            ("--max-duration", "max_record_duration"),
+            ("--initial-silence", "initial_silence_timeout"),
+            ("--max-silence", "max_silence_timeout"),
+        ):
+            lowest, highest = rules.timeouts[field]
+            parser.add_argument(
+                option, type=int, help=f"seconds, {lowest} to {highest} on {rules.name}"
+            )
         parser.add_argument("--no-beep", action="store_true")
         parser.add_argument("--barge-in", action="store_true")
         parser.add_argument("--client-context", default="")
@@ -109,6 +135,8 @@ class Command(BaseCommand):
                 f"{operation.graph_id} is still {operation.status}: no word from Graph yet. "
                 "Check it later in the admin, or run `manage.py reconcile`."
             )
-        # Raw values, for scripts: "completed stopToneDetected"; the reason the admin shows.
-        reason = reason_key(operation.completion_reason, operation.recorder_reason) or "none"
-        self.stdout.write(f"{operation.status} {reason}")
+        # The reason in the admin's words ("The caller hung up"), then raw values, last, for
+        # scripts: "completed stopToneDetected", the reason the admin shows.
+        reason = reason_key(operation.completion_reason, operation.recorder_reason)
+        self.stdout.write(reason_label(reason))
+        self.stdout.write(f"{operation.status} {reason or 'noReason'}")

@@ -319,3 +319,39 @@ def test_an_operator_who_cannot_see_operations_lands_on_the_call_list_after_star
     response = client.post(record_page(call), form_data(), follow=True)
     assert response.redirect_chain[-1][0] == reverse("admin:recordings_call_changelist")
     assert f"Recording started on call {call.graph_id}." in response.content.decode()
+
+
+def test_the_beta_page_refuses_what_the_emulator_would_and_sends_nothing(
+    beta_profile, recorder, call, graph_http
+):
+    response = recorder.post(
+        record_page(call),
+        form_data(
+            {"kind": "silence", "duration_ms": "400000"},
+            {"kind": "media", "uri": "https://cdn.example.com/a.wav", "loop": "500"},
+        ),
+    )
+    html = response.content.decode()
+    assert (
+        "Prompt 1: A silence prompt needs a duration from 1 to 300,000 milliseconds on the "
+        "beta-record profile; got 400000." in html
+    )
+    assert "Prompt 2: A prompt plays from 1 to 100 times on the beta-record profile" in html
+    assert re.search(r'name="prompts-0-duration_ms"[^>]*max="300000"', html)
+    assert re.search(r'name="prompts-1-loop"[^>]*max="100"', html)
+    assert sent_bodies(graph_http) == []
+
+
+def test_a_graph_refusal_names_prompts_as_the_page_numbers_them(
+    recorder, call, graph_http, settings
+):
+    graph_http.add(
+        responses.POST,
+        record_url(settings, call),
+        status=400,
+        json={"error": {"code": "BadRequest", "message": "prompts[0].mediaInfo.uri is bad."}},
+    )
+    data = form_data({"kind": "media", "uri": "https://cdn.example.com/a.wav"})
+    html = recorder.post(record_page(call), data).content.decode()
+    assert "prompt 1&#x27;s mediaInfo.uri is bad." in html
+    assert "prompts[0]" not in html

@@ -331,9 +331,33 @@ def test_other_resources_are_neither_operations_nor_calls():
     assert participant.operation is None
     assert participant.call is None
     (other_operation,) = parse_notifications(
-        notify({"@odata.type": "#microsoft.graph.playPromptOperation", "status": "completed"})
+        notify(
+            {"@odata.type": "#microsoft.graph.inviteParticipantsOperation", "status": "completed"}
+        )
     )
     assert other_operation.operation is None
+
+
+@pytest.mark.parametrize(
+    "odata_type",
+    ["#microsoft.graph.playPromptOperation", "#microsoft.graph.subscribeToToneOperation"],
+)
+def test_play_prompt_and_subscribe_to_tone_operations_are_read_as_operations(odata_type):
+    (note,) = parse_notifications(
+        notify({"@odata.type": odata_type, "id": "op-1", "status": "completed"})
+    )
+    assert (note.operation.id, note.operation.status) == ("op-1", "completed")
+
+
+def test_a_pressed_key_is_read_from_an_updated_calls_tone_info():
+    (note,) = parse_notifications(
+        notify(
+            {"state": "established", "toneInfo": {"sequenceId": 7, "tone": "star"}},
+            changeType="updated",
+            resourceUrl=f"/communications/calls/{CALL}",
+        )
+    )
+    assert (note.call.tone, note.call.tone_sequence_id) == ("star", 7)
 
 
 @pytest.mark.parametrize(

@@ -152,17 +152,20 @@ def test_v1_sends_no_beta_only_fields():
     }
 
 
-def test_beta_loops_a_prompt_once_or_more():
+def test_beta_loops_a_prompt_from_once_to_a_hundred_times():
     def errors_for(loop):
         spec = RecordSpec(prompts=(PromptSpec(kind="media", uri=BEEP, loop=loop),))
         return validate_record_spec(spec, "beta-record")
 
     assert errors_for(1) == {}
-    assert errors_for(0) == {"prompts": ["Prompt 1: The loop count must be 1 or more; got 0."]}
+    assert errors_for(100) == {}
+    refused = "Prompt 1: A prompt plays from 1 to 100 times on the beta-record profile; got {}."
+    assert errors_for(0) == {"prompts": [refused.format(0)]}
+    assert errors_for(500) == {"prompts": [refused.format(500)]}
 
 
-@pytest.mark.parametrize("duration", [0, -1, 3_600_001, None, 1.5])
-def test_beta_silence_needs_a_positive_duration_within_an_hour(duration):
+@pytest.mark.parametrize("duration", [0, -1, 300_001, 400_000, None, 1.5])
+def test_beta_silence_needs_a_positive_duration_of_at_most_five_minutes(duration):
     spec = RecordSpec(
         prompts=(
             PromptSpec(kind="media", uri=BEEP),
@@ -174,9 +177,33 @@ def test_beta_silence_needs_a_positive_duration_within_an_hour(duration):
     assert errors["prompts"][0].startswith("Prompt 2: A silence prompt needs a duration from 1 to")
 
 
-def test_beta_silence_of_an_hour_is_allowed():
-    spec = RecordSpec(prompts=(PromptSpec(kind="silence", duration_ms=3_600_000),))
+def test_beta_silence_of_five_minutes_is_allowed():
+    spec = RecordSpec(prompts=(PromptSpec(kind="silence", duration_ms=300_000),))
     assert validate_record_spec(spec, "beta-record") == {}
+
+
+def test_each_profiles_limits_are_graphs_and_the_emulators():
+    # The same numbers are pinned on the emulator's side (graph_emulator/validation.py).
+    beta, v1 = PROFILES["beta-record"], PROFILES["v1.0"]
+    assert (beta.max_prompts, beta.max_loop, beta.silence_max_ms) == (20, 100, 300_000)
+    assert beta.timeouts == {
+        "initial_silence_timeout": (1, 300),
+        "max_silence_timeout": (1, 300),
+        "max_record_duration": (1, 1800),
+    }
+    assert (v1.max_prompts, v1.loop_allowed, v1.prompt_kinds) == (1, False, {"media"})
+    assert v1.timeouts == {
+        "initial_silence_timeout": (1, 120),
+        "max_silence_timeout": (1, 120),
+        "max_record_duration": (1, 120),
+    }
+
+
+def test_beta_plays_at_most_twenty_prompts():
+    spec = RecordSpec(prompts=(PromptSpec(kind="media", uri=BEEP),) * 21)
+    assert validate_record_spec(spec, "beta-record") == {
+        "prompts": ["The beta-record profile plays at most 20 prompts; this request has 21."]
+    }
 
 
 def test_a_silence_prompt_has_no_uri_or_loop():

@@ -21,7 +21,8 @@ def test_an_incoming_call_is_answered_with_service_hosted_media(graph_http, sett
     url = f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}/answer"
     graph_http.add(responses.POST, url, status=202)
     assert call_services.answer_call(call=call) is True
-    body = json.loads(graph_http.calls[-1].request.body)
+    (answer,) = [c for c in graph_http.calls if c.request.url == url]
+    body = json.loads(answer.request.body)
     assert body["callbackUri"] == settings.NOTIFICATION_URL
     assert body["mediaConfig"] == {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}
     assert body["acceptedModalities"] == ["audio"]

@@ -6,6 +6,7 @@ import pytest
 import responses
 from django.utils import timezone
 
+from recordings.graph import parse_operation
 from recordings.models import CallState
 from recordings.services import operations as operation_services
 from tests.support.graph import graph_fixture, operation_url
@@ -74,3 +75,40 @@ def test_an_overdue_operation_graph_cannot_account_for_is_closed_as_overdue(
     operation_services.close_abandoned_operations(now=operation_services.overdue_after(operation))
     operation.refresh_from_db()
     assert (operation.status, operation.recorder_reason) == ("failed", "overdue")
+
+
+@pytest.mark.parametrize(
+    ("result", "reason"),
+    [
+        ({"code": 200, "subcode": 8515}, "maxRecordDurationReached"),
+        ({"code": 200, "subcode": 8511}, "stopToneDetected"),
+        ({"code": 400, "subcode": 8508}, "operationCanceled"),
+    ],
+)
+def test_a_v1_completion_without_a_completion_reason_is_read_from_its_result_info(
+    call, make_operation, result, reason
+):
+    operation = make_operation()
+    data = dict(graph_fixture("v1.0/notification-completed")["value"][0]["resourceData"])
+    data.pop("completionReason", None)
+    data["resultInfo"] = {**result, "message": "Action completed."}
+    data["status"] = "completed" if result["code"] == 200 else "failed"
+    moved = operation_services.advance_operation(
+        type(operation).objects.filter(pk=operation.pk), parse_operation(data)
+    )
+    assert moved
+    operation.refresh_from_db()
+    assert operation.completion_reason == reason
+    assert (operation.result_code, operation.result_subcode) == (result["code"], result["subcode"])
+
+
+def test_a_completion_with_neither_a_reason_nor_a_known_code_shows_no_made_up_reason(
+    call, make_operation
+):
+    operation = make_operation()
+    parsed = parse_operation(
+        {"id": operation.graph_id, "status": "completed", "resultInfo": {"code": 200, "subcode": 1}}
+    )
+    operation_services.advance_operation(type(operation).objects.filter(pk=operation.pk), parsed)
+    operation.refresh_from_db()
+    assert (operation.status, operation.completion_reason) == ("completed", "")
