@@ -24,7 +24,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     FaultName.DUPLICATE_NOTIFICATIONS: {},
     FaultName.REORDER_NOTIFICATIONS: {"hold_seconds": 2},
     FaultName.DROP_NOTIFICATIONS: {"count": 1},
-    FaultName.LOSE_COMPLETION_ON_HANGUP: {},
+    FaultName.COMPLETE_ON_HANGUP: {},
     FaultName.EXPIRE_LINKS: {},
     FaultName.BEEP_FAILS: {},
     FaultName.MEDIA_ERROR: {},

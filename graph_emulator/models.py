@@ -155,7 +155,7 @@ class FaultName(models.TextChoices):
     DUPLICATE_NOTIFICATIONS = "duplicate_notifications"
     REORDER_NOTIFICATIONS = "reorder_notifications"
     DROP_NOTIFICATIONS = "drop_notifications"
-    LOSE_COMPLETION_ON_HANGUP = "lose_completion_on_hangup"
+    COMPLETE_ON_HANGUP = "complete_on_hangup"
     EXPIRE_LINKS = "expire_links"
     BEEP_FAILS = "beep_fails"
     MEDIA_ERROR = "media_error"

@@ -379,7 +379,9 @@ def send_completion(op_id: str, after_hangup: bool) -> None:
         "operation_id": op.id,
         "profile": op.profile,
     }
-    if after_hangup and faults.take(FaultName.LOSE_COMPLETION_ON_HANGUP) is not None:
+    # Graph sends no completion for a record operation the hang-up ended: the call's
+    # terminated notification is the only word. `complete_on_hangup` is the kinder variant.
+    if after_hangup and faults.take(FaultName.COMPLETE_ON_HANGUP) is None:
         notifications.record_lost(**kwargs)
         return
     notifications.notify(**kwargs)

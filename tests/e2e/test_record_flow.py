@@ -198,7 +198,6 @@ def test_a_dropped_completion_is_recovered_by_asking_graph(recorder):
 
 
 def test_a_completion_lost_on_hang_up_is_closed_after_the_call_ends(recorder):
-    set_faults(recorder, lose_completion_on_hangup=True)
     call = answered_call(recorder, "speak 1; hangup")
     operation = recording_services.start_recording(
         call=call, spec=RecordSpec(prompts=(), max_record_duration=30)

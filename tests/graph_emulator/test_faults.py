@@ -87,7 +87,7 @@ def test_reorder_delivers_established_before_establishing(graph, receiver, estab
 
 def test_reorder_can_put_a_completion_before_an_earlier_update(graph, receiver, established):
     call_id = established("speak 1; hangup")
-    set_faults(reorder_notifications={"hold_seconds": 10})
+    set_faults(reorder_notifications={"hold_seconds": 10}, complete_on_hangup=True)
     record(graph, call_id, maxRecordDurationInSeconds=30)
     assert background.wait_idle(5)
     # The completion was held until the call's next notification: terminating went first.
@@ -122,8 +122,9 @@ def test_drop_notifications_never_delivers_the_next_ones(graph, receiver, establ
     assert dropped.summary == "call created (incoming)"
 
 
-def test_lose_completion_on_hangup_keeps_the_call_notifications(graph, receiver, established):
-    set_faults(lose_completion_on_hangup=True)
+def test_by_default_a_hang_up_loses_the_completion_but_not_the_call_notifications(
+    graph, receiver, established
+):
     call_id = established("speak 1; hangup")
     op = record(graph, call_id, maxRecordDurationInSeconds=30)
     receiver.wait_for(lambda ns: "terminated" in states(ns))
@@ -212,3 +213,13 @@ def test_clear_faults_clears_one_or_all():
     assert set(active_faults()) == {"media_error"}
     clear_faults()
     assert active_faults() == {}
+
+
+def test_complete_on_hangup_sends_the_partial_recording_s_completion(graph, receiver, established):
+    set_faults(complete_on_hangup=True)
+    call_id = established("speak 1; hangup")
+    op = record(graph, call_id, maxRecordDurationInSeconds=30)
+    receiver.wait_for(lambda ns: "terminated" in states(ns))
+    [data] = receiver.wait_for(completions)
+    assert (data["id"], data["status"]) == (op["id"], "completed")
+    assert data["resultInfo"]["subcode"] == 8518

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from graph_emulator import audio, background
+from graph_emulator.faults import set_faults
 from graph_emulator.models import Call, Delivery, Operation
 from tests.graph_emulator.conftest import completions, recording_path, states
 
@@ -206,6 +207,7 @@ def test_cancel_fails_the_operation_with_operation_canceled(graph, receiver, est
 
 
 def test_hanging_up_ends_the_recording_with_the_audio_so_far(graph, receiver, established):
+    set_faults(complete_on_hangup=True)
     call_id = established("speak 100")
     op = record_v1(graph, call_id, maxRecordDurationInSeconds=120)
     receiver.wait_for(lambda ns: Operation.objects.get(pk=op["id"]).timeline_started_at)
@@ -228,6 +230,7 @@ def test_hanging_up_ends_the_recording_with_the_audio_so_far(graph, receiver, es
 
 
 def test_the_caller_hanging_up_ends_operation_and_call(graph, receiver, established):
+    set_faults(complete_on_hangup=True)
     call_id = established("speak 1.5; hangup")
     record_v1(graph, call_id, maxRecordDurationInSeconds=60)
     receiver.wait_for(lambda ns: "terminated" in states(ns))
