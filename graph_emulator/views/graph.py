@@ -120,6 +120,13 @@ def _operation_url(request: HttpRequest, version: str, call_id: str, op_id: str)
     return request.build_absolute_uri(path)
 
 
+def _operation_response(request: HttpRequest, version: str, op: Operation) -> JsonResponse:
+    """An action's answer: the operation, and where to read it (`Location`, in both eras)."""
+    response = JsonResponse(payloads.operation_resource(op, PROFILE_OF_VERSION[version]))
+    response["Location"] = _operation_url(request, version, op.call_id, op.id)
+    return response
+
+
 # --- Routes ---------------------------------------------------------------------------------
 
 
@@ -136,10 +143,7 @@ def record(request: HttpRequest, version: str, call_id: str, app_id: str | None 
     op = services.start_record(
         call=call, profile=profile, params=params, location_for=recording_location_for(request)
     )
-    response = JsonResponse(payloads.operation_resource(op, profile))
-    if profile == Operation.Profile.V1:
-        response["Location"] = _operation_url(request, version, call.id, op.id)
-    return response
+    return _operation_response(request, version, op)
 
 
 @graph_route("POST")
@@ -149,10 +153,7 @@ def cancel_media_processing(request: HttpRequest, version: str, call_id: str):
     call = services.find_live_call(call_id)
     context = validate_client_context(body)
     op = services.cancel_media_processing(call=call, profile=profile, client_context=context)
-    response = JsonResponse(payloads.operation_resource(op, profile))
-    if profile == Operation.Profile.V1:
-        response["Location"] = _operation_url(request, version, call.id, op.id)
-    return response
+    return _operation_response(request, version, op)
 
 
 @graph_route("GET", "DELETE")

@@ -206,7 +206,7 @@ def test_record_answers_running_in_v1_names_with_a_location(graph, established):
     graph.post(f"/emulator/v1.0/communications/calls/{call_id}/cancelMediaProcessing", {})
 
 
-def test_record_answers_running_in_beta_names(graph, established):
+def test_record_answers_running_in_beta_names_with_a_location(graph, established):
     call_id = established("speak 1")
     response = graph.post(
         f"/emulator/beta/applications/{settings.EMULATOR_CLIENT_ID}/calls/{call_id}/record",
@@ -217,9 +217,14 @@ def test_record_answers_running_in_beta_names(graph, established):
     assert set(body) == {"id", "status", "createdDateTime", "lastActionDateTime", "clientContext"}
     assert body["status"] == "running"
     assert body["createdDateTime"].endswith("Z")
-    assert "Location" not in response
+    assert response["Location"] == (
+        f"http://testserver/emulator/beta/communications/calls/{call_id}/operations/{body['id']}"
+    )
     operation = graph.get(f"/emulator/beta/app/calls/{call_id}/operations/{body['id']}")
     assert operation.json()["id"] == body["id"]
+    assert graph.get(response["Location"].removeprefix("http://testserver")).json() == (
+        operation.json()
+    )
 
     cancel = graph.post(f"/emulator/beta/app/calls/{call_id}/cancelMediaProcessing", {})
     assert cancel.status_code == 200
