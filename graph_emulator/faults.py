@@ -25,6 +25,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     FaultName.REORDER_NOTIFICATIONS: {"hold_seconds": 2},
     FaultName.DROP_NOTIFICATIONS: {"count": 1},
     FaultName.COMPLETE_ON_HANGUP: {},
+    FaultName.V1_COMPLETION_REASON: {},
     FaultName.EXPIRE_LINKS: {},
     FaultName.BEEP_FAILS: {},
     FaultName.MEDIA_ERROR: {},

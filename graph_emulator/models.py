@@ -156,6 +156,7 @@ class FaultName(models.TextChoices):
     REORDER_NOTIFICATIONS = "reorder_notifications"
     DROP_NOTIFICATIONS = "drop_notifications"
     COMPLETE_ON_HANGUP = "complete_on_hangup"
+    V1_COMPLETION_REASON = "v1_completion_reason"
     EXPIRE_LINKS = "expire_links"
     BEEP_FAILS = "beep_fails"
     MEDIA_ERROR = "media_error"

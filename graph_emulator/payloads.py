@@ -3,7 +3,8 @@
 
 from datetime import UTC, datetime
 
-from graph_emulator.models import Call, CallState, Operation
+from graph_emulator import faults
+from graph_emulator.models import Call, CallState, FaultName, Operation
 
 BETA = Operation.Profile.BETA_RECORD
 V1 = Operation.Profile.V1
@@ -112,6 +113,17 @@ def _recording_fields(op: Operation) -> tuple[str | None, str | None]:
     return "", ""
 
 
+def _v1_completion_reason(op: Operation) -> dict:
+    """v1.0's documented recordOperation has no completionReason: resultInfo alone says how it
+    ended. Graph's cancel example is the exception; `v1_completion_reason` is the kinder switch
+    that names every ending."""
+    if not op.is_finished:
+        return {}
+    if op.completion_reason == "operationCanceled" or faults.is_on(FaultName.V1_COMPLETION_REASON):
+        return {"completionReason": op.completion_reason}
+    return {}
+
+
 def operation_resource(op: Operation, profile: str) -> dict:
     """The operation as the Graph API answers it (record POST, cancel, GET operation)."""
     info = result_info(op.result_code, op.result_subcode, op.result_message)
@@ -149,9 +161,8 @@ def operation_resource(op: Operation, profile: str) -> dict:
         "resultInfo": info,
         "recordingLocation": location,
         "recordingAccessToken": token,
+        **_v1_completion_reason(op),
     }
-    if op.is_finished:
-        data["completionReason"] = op.completion_reason
     return data
 
 
@@ -191,7 +202,7 @@ def operation_notification(op: Operation) -> dict:
             "id": op.id,
             "clientContext": op.client_context or None,
             "status": op.status,
-            "completionReason": op.completion_reason,
+            **_v1_completion_reason(op),
             "resultInfo": info,
             "recordingLocation": location,
             "recordingAccessToken": token,

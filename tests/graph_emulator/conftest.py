@@ -114,6 +114,28 @@ def completions(notifications: list[dict]) -> list[dict]:
     ]
 
 
+# How each ending shows in resultInfo (graph_emulator/README.md). A v1.0 completion says how
+# it ended there only: like Graph's documented recordOperation, it has no completionReason
+# (but for a cancel).
+ENDINGS = {
+    8511: "stopToneDetected",
+    8515: "maxRecordDurationReached",
+    8516: "initialSilenceTimeout",
+    8517: "maxSilenceTimeout",
+    8518: "none",
+    8508: "operationCanceled",
+    8531: "playPromptFailed",
+    8532: "playBeepFailed",
+    8533: "mediaReceiveTimeout",
+    8534: "unspecifiedError",
+}
+
+
+def ending(data: dict) -> str:
+    """How a finished v1.0 operation ended, read from its resultInfo subcode."""
+    return ENDINGS[data["resultInfo"]["subcode"]]
+
+
 @pytest.fixture(scope="session")
 def _one_rsa_key() -> SigningKey:
     return signing._new_key()

@@ -7,7 +7,7 @@ import pytest
 from graph_emulator import background
 from graph_emulator.faults import FaultError, active_faults, clear_faults, set_faults
 from graph_emulator.models import Delivery, Operation
-from tests.graph_emulator.conftest import completions, recording_path, states
+from tests.graph_emulator.conftest import completions, ending, recording_path, states
 
 
 def call_path(call_id: str, version: str = "v1.0") -> str:
@@ -92,7 +92,7 @@ def test_reorder_can_put_a_completion_before_an_earlier_update(graph, receiver, 
     assert background.wait_idle(5)
     # The completion was held until the call's next notification: terminating went first.
     order = [
-        n["resourceData"].get("state") or n["resourceData"]["completionReason"]
+        n["resourceData"].get("state") or ending(n["resourceData"])
         for n in receiver.notifications()
     ]
     assert order == [
@@ -110,7 +110,7 @@ def test_a_held_notification_is_released_after_its_hold(graph, receiver, establi
     set_faults(reorder_notifications={"hold_seconds": 0.5})
     record(graph, call_id, stopTones=["#"])
     [data] = receiver.wait_for(completions)
-    assert data["completionReason"] == "stopToneDetected"
+    assert ending(data) == "stopToneDetected"
 
 
 def test_drop_notifications_never_delivers_the_next_ones(graph, receiver, established):
@@ -152,7 +152,7 @@ def test_beep_fails_fails_the_operation(graph, receiver, established):
     call_id = established()
     record(graph, call_id)
     [data] = receiver.wait_for(completions)
-    assert (data["status"], data["completionReason"]) == ("failed", "playBeepFailed")
+    assert (data["status"], ending(data)) == ("failed", "playBeepFailed")
 
 
 def test_media_error_fails_the_operation(graph, receiver, established):
@@ -160,7 +160,7 @@ def test_media_error_fails_the_operation(graph, receiver, established):
     call_id = established()
     record(graph, call_id)
     [data] = receiver.wait_for(completions)
-    assert (data["status"], data["completionReason"]) == ("failed", "unspecifiedError")
+    assert (data["status"], ending(data)) == ("failed", "unspecifiedError")
     assert data["resultInfo"]["code"] == 500
 
 
@@ -168,7 +168,7 @@ def test_stall_fails_with_media_receive_timeout(graph, receiver, established):
     call_id = established("speak 1; stall")
     record(graph, call_id, maxRecordDurationInSeconds=60)
     [data] = receiver.wait_for(completions)
-    assert (data["status"], data["completionReason"]) == ("failed", "mediaReceiveTimeout")
+    assert (data["status"], ending(data)) == ("failed", "mediaReceiveTimeout")
 
 
 def test_the_control_endpoint_sets_reads_and_clears(client, emulator):

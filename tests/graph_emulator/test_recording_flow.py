@@ -12,20 +12,13 @@ from django.conf import settings
 from graph_emulator import audio, background
 from graph_emulator.faults import set_faults
 from graph_emulator.models import Call, Delivery, Operation
-from tests.graph_emulator.conftest import completions, recording_path, states
+from tests.conftest import contract_sample
+from tests.graph_emulator.conftest import completions, ending, recording_path, states
 
-V1_COMPLETION_KEYS = {
-    "@odata.type",
-    "@odata.id",
-    "@odata.etag",
-    "id",
-    "clientContext",
-    "status",
-    "completionReason",
-    "resultInfo",
-    "recordingLocation",
-    "recordingAccessToken",
-}
+# Graph's documented v1.0 completion, which names no completionReason.
+V1_COMPLETION_KEYS = set(
+    contract_sample("v1.0/notification-completed-as-documented")["value"][0]["resourceData"]
+)
 
 
 def record_v1(graph, call_id, **body):
@@ -59,8 +52,8 @@ def test_v1_record_completes_with_a_signed_notification_and_a_wav(graph, receive
     assert notification["resourceUrl"] == f"/communications/calls/{call_id}/operations/{op['id']}"
     assert notification["resource"] == f"/app/calls/{call_id}/operations/{op['id']}"
     data = notification["resourceData"]
-    assert set(data) == V1_COMPLETION_KEYS
-    assert (data["status"], data["completionReason"], data["clientContext"]) == (
+    assert set(data) == V1_COMPLETION_KEYS  # no completionReason, as Graph documents
+    assert (data["status"], ending(data), data["clientContext"]) == (
         "completed",
         "stopToneDetected",
         "k",
@@ -146,7 +139,7 @@ def test_prompts_are_fetched_from_loopback_with_their_real_length(graph, receive
         maxSilenceTimeoutInSeconds=1,
     )
     [data] = receiver.wait_for(completions)
-    assert data["completionReason"] == "maxSilenceTimeout"
+    assert ending(data) == "maxSilenceTimeout"
     plan = Operation.objects.get(pk=op["id"]).plan
     assert plan["record_start"] == pytest.approx(1.5 + 0.5)
 
@@ -180,7 +173,7 @@ def test_unplayable_prompts_fail_the_operation(graph, receiver, established, uri
         ],
     )
     [data] = receiver.wait_for(completions)
-    assert (data["status"], data["completionReason"]) == ("failed", "playPromptFailed")
+    assert (data["status"], ending(data)) == ("failed", "playPromptFailed")
     assert (data["recordingLocation"], data["recordingAccessToken"]) == ("", "")
     assert says in data["resultInfo"]["message"]
 
@@ -196,7 +189,9 @@ def test_cancel_fails_the_operation_with_operation_canceled(graph, receiver, est
     assert response.json()["status"] == "completed"
     [data] = receiver.wait_for(completions)
     assert data["id"] == op["id"]
-    assert (data["status"], data["completionReason"]) == ("failed", "operationCanceled")
+    assert (data["status"], ending(data)) == ("failed", "operationCanceled")
+    # The one v1.0 ending that names itself, as in Graph's cancel example.
+    assert data["completionReason"] == "operationCanceled"
     assert data["resultInfo"] == {
         "@odata.type": "#microsoft.graph.resultInfo",
         "code": 400,
@@ -214,7 +209,7 @@ def test_hanging_up_ends_the_recording_with_the_audio_so_far(graph, receiver, es
     assert graph.delete(f"/emulator/v1.0/communications/calls/{call_id}").status_code == 204
     receiver.wait_for(lambda ns: "terminated" in states(ns))
     [data] = completions(receiver.notifications())
-    assert (data["status"], data["completionReason"]) == ("completed", "none")
+    assert (data["status"], ending(data)) == ("completed", "none")
     notifications = receiver.notifications()
     order = [n["resourceData"].get("state") or n["resourceData"]["status"] for n in notifications]
     assert order[-3:] == ["completed", "terminating", "terminated"]
@@ -235,7 +230,7 @@ def test_the_caller_hanging_up_ends_operation_and_call(graph, receiver, establis
     record_v1(graph, call_id, maxRecordDurationInSeconds=60)
     receiver.wait_for(lambda ns: "terminated" in states(ns))
     [data] = completions(receiver.notifications())
-    assert (data["status"], data["completionReason"]) == ("completed", "none")
+    assert (data["status"], ending(data)) == ("completed", "none")
     response = download(graph, data["recordingLocation"], data["recordingAccessToken"])
     assert read_wav(response).nframes == 1.5 * 16000
     assert Call.objects.get(pk=call_id).ended_by == "caller"
@@ -248,7 +243,7 @@ def test_the_script_replays_for_each_recording(graph, receiver, established):
     for _ in range(2):
         record_v1(graph, call_id, stopTones=["#"])
         receiver.wait_for(lambda ns, n=_ + 1: len(completions(ns)) == n)
-    reasons = [d["completionReason"] for d in completions(receiver.notifications())]
+    reasons = [ending(d) for d in completions(receiver.notifications())]
     assert reasons == ["stopToneDetected", "stopToneDetected"]
 
 
@@ -305,3 +300,13 @@ def test_an_unreachable_bot_is_retried_then_logged_failed(graph, receiver, estab
     delivery = Delivery.objects.get(call_id=call_id, operation_id__gt="")
     assert (delivery.status, delivery.attempts, delivery.http_status) == ("failed", 4, None)
     assert "ConnectionError" in delivery.error
+
+
+def test_v1_completion_reason_switch_names_the_reason_in_v1_too(graph, receiver, established):
+    set_faults(v1_completion_reason=True)
+    call_id = established("speak 1; press #")
+    op = record_v1(graph, call_id, stopTones=["#"])
+    [data] = receiver.wait_for(completions)
+    assert data["completionReason"] == "stopToneDetected"
+    got = graph.get(f"/emulator/v1.0/communications/calls/{call_id}/operations/{op['id']}")
+    assert got.json()["completionReason"] == "stopToneDetected"
