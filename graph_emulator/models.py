@@ -48,6 +48,7 @@ class Call(models.Model):
         BOT = "bot", "the bot (DELETE)"
         CALLER = "caller", "the caller (hang-up)"
         RING_TIMEOUT = "ring-timeout", "nobody answered"
+        KEEPALIVE = "keepalive", "no keepAlive in time"
 
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     state = models.CharField(max_length=16, choices=CallState, default=CallState.INCOMING)

@@ -40,7 +40,12 @@ ESTABLISH_DELAY = 0.5  # emulated seconds between establishing and established
 # plan, has lost its runner: the next request that touches its call settles it.
 OVERDUE_GRACE_SECONDS = 2.0
 LOST_RUNNER_SECONDS = 300.0
-ENDED = (200, 5001, "The conversation has ended.")
+# How the call ended, as its terminated notification says it (call-delete.md).
+END_RESULTS = {
+    Call.EndedBy.BOT: (7000, 10550, "The call was ended by the application."),
+    Call.EndedBy.CALLER: (200, 5002, "The call ended: all other participants left."),
+    Call.EndedBy.KEEPALIVE: (408, 8537, "The call was ended: no keepAlive was received in time."),
+}
 # Not documented by Graph for this case; the emulator's choice (README.md).
 NOT_ANSWERED = (408, 5002, "The call was not answered in time.")
 
@@ -206,7 +211,8 @@ def end_call(call_id: str) -> None:
     ):
         finish_operation(op.id, outcome_at_hangup(op), after_hangup=True)
     _notify_call(call_id, "updated")
-    code, subcode, message = ENDED
+    ended_by = Call.objects.values_list("ended_by", flat=True).get(pk=call_id)
+    code, subcode, message = END_RESULTS[ended_by]
     if Call.objects.filter(pk=call_id, state=CallState.TERMINATING).update(
         state=CallState.TERMINATED,
         result_code=code,

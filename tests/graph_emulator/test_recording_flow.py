@@ -217,8 +217,9 @@ def test_hanging_up_ends_the_recording_with_the_audio_so_far(graph, receiver, es
     assert terminated["changeType"] == "deleted"
     assert terminated["resourceUrl"] == f"/communications/calls/{call_id}"
     assert terminated["resource"] == f"/app/calls/{call_id}"
-    assert terminated["resourceData"]["resultInfo"]["subcode"] == 5001
-    assert terminated["resourceData"]["resultInfo"]["message"] == "The conversation has ended."
+    info = terminated["resourceData"]["resultInfo"]
+    # The bot ended it (call-delete.md).
+    assert (info["code"], info["subcode"]) == (7000, 10550)
     response = download(graph, data["recordingLocation"], data["recordingAccessToken"])
     assert 0 <= read_wav(response).nframes < 120 * 16000
     assert Call.objects.get(pk=call_id).ended_by == "bot"
@@ -234,6 +235,9 @@ def test_the_caller_hanging_up_ends_operation_and_call(graph, receiver, establis
     response = download(graph, data["recordingLocation"], data["recordingAccessToken"])
     assert read_wav(response).nframes == 1.5 * 16000
     assert Call.objects.get(pk=call_id).ended_by == "caller"
+    terminated = receiver.notifications()[-1]["resourceData"]
+    # All other participants left (call-delete.md).
+    assert (terminated["resultInfo"]["code"], terminated["resultInfo"]["subcode"]) == (200, 5002)
     again = graph.post(f"/emulator/v1.0/communications/calls/{call_id}/recordResponse", {})
     assert again.status_code == 404
 
