@@ -74,3 +74,21 @@ def wake(key: str) -> None:
 def forget_wakeup(key: str) -> None:
     with _lock:
         _wakeups.pop(key, None)
+
+
+# Watchers (threads that outlive any one request, like a call's keepAlive watch) sleep on this,
+# so tests can end them all before the database is flushed.
+_stopping = threading.Event()
+
+
+def sleep_unless_stopped(seconds: float) -> bool:
+    """Sleep up to `seconds`; True if the watchers are being stopped."""
+    return _stopping.wait(max(seconds, 0.0))
+
+
+def stop_watchers() -> None:
+    _stopping.set()
+
+
+def resume_watchers() -> None:
+    _stopping.clear()

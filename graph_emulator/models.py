@@ -65,6 +65,8 @@ class Call(models.Model):
     result_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    # The answer, then each keepAlive: Graph ends a call that has had none for 45 minutes.
+    keepalive_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

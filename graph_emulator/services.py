@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -48,6 +48,11 @@ END_RESULTS = {
 }
 # Not documented by Graph for this case; the emulator's choice (README.md).
 NOT_ANSWERED = (408, 5002, "The call was not answered in time.")
+
+
+def keepalive_timeout() -> float:
+    """Emulated seconds a call lives without a keepAlive (Graph: 45 minutes)."""
+    return float(getattr(settings, "GRAPH_EMULATOR_KEEPALIVE_TIMEOUT", 45 * 60.0))
 
 
 def answer_timeout() -> float:
@@ -149,6 +154,8 @@ def find_live_call(call_id: str) -> Call:
         call.refresh_from_db()
     if not call.is_live:
         raise call_not_found()
+    if _end_if_keepalive_missed(call):
+        raise call_not_found()
     settle_overdue(call)
     return call
 
@@ -159,16 +166,54 @@ def answer_call(*, call: Call, callback_uri: str) -> None:
     if clock.emulated_since(call.created_at) > answer_timeout():
         _end_unanswered(call.id)
         raise call_not_found()
+    now = timezone.now()
     won = Call.objects.filter(pk=call.pk, state=CallState.INCOMING).update(
         state=CallState.ESTABLISHING,
         callback_url=callback_uri,
-        answered_at=timezone.now(),
+        answered_at=now,
+        keepalive_at=now,
         etag=F("etag") + 1,
     )
     if not won:
         raise bad_request("The call was answered or ended while this request ran.")
     background.wake(f"ring:{call.id}")
     background.spawn_on_commit(_establish, call.id, name=f"establish-{call.id}")
+    background.spawn_on_commit(_keepalive_watch, call.id, name=f"keepalive-{call.id}")
+
+
+def keep_alive(*, call: Call) -> None:
+    """The bot's keepAlive: the call lives another `keepalive_timeout()` from now."""
+    Call.objects.filter(pk=call.pk).update(keepalive_at=timezone.now())
+
+
+def _end_if_keepalive_missed(call: Call) -> bool:
+    """End an answered call whose last keepAlive is too old: True if this ended it."""
+    if call.keepalive_at is None or not call.is_live:
+        return False
+    if clock.emulated_since(call.keepalive_at) <= keepalive_timeout():
+        return False
+    # Conditional on the keepAlive time read, so one that arrives meanwhile saves the call.
+    if not _start_ending(call.id, Call.EndedBy.KEEPALIVE, keepalive_at=call.keepalive_at):
+        return False
+    background.spawn_on_commit(end_call, call.id, name=f"keepalive-end-{call.id}")
+    return True
+
+
+# Real seconds between a watcher's looks at its call: it notices a call ended elsewhere.
+KEEPALIVE_POLL_SECONDS = 1.0
+
+
+def _keepalive_watch(call_id: str) -> None:
+    """Ends the call when its keepAlive is overdue; exits once the call is over."""
+    while True:
+        call = Call.objects.filter(pk=call_id).first()
+        if call is None or not call.is_live or _end_if_keepalive_missed(call):
+            return
+        due = keepalive_timeout() - clock.emulated_since(call.keepalive_at)
+        # No connection is held while asleep (tests flush the database meanwhile).
+        connections.close_all()
+        if background.sleep_unless_stopped(min(clock.to_real(due) + 0.01, KEEPALIVE_POLL_SECONDS)):
+            return
 
 
 def _establish(call_id: str) -> None:
@@ -192,8 +237,8 @@ def caller_hangs_up(call_id: str) -> None:
         end_call(call_id)
 
 
-def _start_ending(call_id: str, by: str) -> bool:
-    won = Call.objects.filter(pk=call_id, state__in=LIVE_CALL_STATES).update(
+def _start_ending(call_id: str, by: str, **conditions: object) -> bool:
+    won = Call.objects.filter(pk=call_id, state__in=LIVE_CALL_STATES, **conditions).update(
         state=CallState.TERMINATING,
         ended_by=by,
         ended_at=timezone.now(),

@@ -196,6 +196,13 @@ def answer(request: HttpRequest, version: str, call_id: str):
     return HttpResponse(status=202)
 
 
+@graph_route("POST")
+def keep_alive(request: HttpRequest, version: str, call_id: str):
+    call = services.find_live_call(call_id)
+    services.keep_alive(call=call)
+    return HttpResponse(status=200)
+
+
 @graph_route("GET")
 def operation_detail(request: HttpRequest, version: str, call_id: str, operation_id: str):
     call = services.find_live_call(call_id)
