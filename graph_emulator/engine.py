@@ -68,6 +68,8 @@ RESULTS: dict[str, Result] = {
         "failed", 500, 8533, "Action failed, no media was received from the caller."
     ),
     "unspecifiedError": Result("failed", 500, 8534, "Action failed, an unspecified media error."),
+    # A playPrompt that played all its prompts (Graph's playPromptOperation completion).
+    "completedSuccessfully": Result("completed", 200, 0, "Action completed successfully."),
 }
 
 # Earlier wins when two reasons fall on the same instant.
@@ -330,6 +332,25 @@ def plan_recording(
     )
 
 
+def plan_prompts(*, prompts: Sequence[PromptPlay], media_error: bool = False) -> Outcome:
+    """A playPrompt: the prompts play in order for their real length (no beep, no caller)."""
+    if media_error:
+        return Outcome("unspecifiedError", 0.0, timeline=((0.0, "media platform error"),))
+    t = 0.0
+    timeline: list[tuple[float, str]] = []
+    for index, prompt in enumerate(prompts, start=1):
+        name = prompt.label or f"prompt {index}"
+        if prompt.seconds is None:
+            error = prompt.error or f"{name} could not be played"
+            timeline.append((t, f"operation ends: playPromptFailed ({error})"))
+            return Outcome("playPromptFailed", t, detail=error, timeline=tuple(timeline))
+        for _ in range(max(1, prompt.loop)):
+            timeline.append((t, f"{name} plays"))
+            t = _r(t + prompt.seconds)
+    timeline.append((t, "operation ends: completedSuccessfully"))
+    return Outcome("completedSuccessfully", t, timeline=tuple(timeline))
+
+
 def _segments(
     heard: list[_Activity], start: float, end: float, stall_at: float | None
 ) -> tuple[Segment, ...]:
@@ -384,5 +405,5 @@ def cut(outcome: Outcome, at: float) -> Outcome:
     )
 
 
-def canceled(at: float) -> Outcome:
-    return Outcome("operationCanceled", _r(max(at, 0.0)), timeline=((at, "cancelMediaProcessing"),))
+def canceled(at: float, *, why: str = "cancelMediaProcessing") -> Outcome:
+    return Outcome("operationCanceled", _r(max(at, 0.0)), timeline=((at, why),))

@@ -91,7 +91,9 @@ class OperationStatus(models.TextChoices):
 class Operation(models.Model):
     class Kind(models.TextChoices):
         RECORD = "record"
+        PLAY_PROMPT = "playPrompt"
         CANCEL_MEDIA_PROCESSING = "cancelMediaProcessing"
+        SUBSCRIBE_TO_TONE = "subscribeToTone"
 
     class Profile(models.TextChoices):
         BETA_RECORD = "beta-record"
@@ -130,14 +132,6 @@ class Operation(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "emulated operation"
-        constraints = [
-            # Graph runs one record at a time on a call; two racing POSTs cannot both win.
-            models.UniqueConstraint(
-                fields=["call"],
-                condition=models.Q(status="running", kind="record"),
-                name="emulator_one_running_record_per_call",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
@@ -163,6 +157,10 @@ class FaultName(models.TextChoices):
     EXPIRE_LINKS = "expire_links"
     BEEP_FAILS = "beep_fails"
     MEDIA_ERROR = "media_error"
+
+
+# The operations that play or record media: one runs at a time on a call, the others queue.
+MEDIA_KINDS = (Operation.Kind.RECORD, Operation.Kind.PLAY_PROMPT)
 
 
 class Fault(models.Model):

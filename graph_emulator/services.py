@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
+from django.db import connections
 from django.db.models import F
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from graph_emulator.engine import Outcome, canceled, cut
 from graph_emulator.errors import bad_request, call_not_found
 from graph_emulator.models import (
     LIVE_CALL_STATES,
+    MEDIA_KINDS,
     Call,
     CallState,
     FaultName,
@@ -178,7 +179,7 @@ def answer_call(*, call: Call, callback_uri: str) -> None:
         raise bad_request("The call was answered or ended while this request ran.")
     background.wake(f"ring:{call.id}")
     background.spawn_on_commit(_establish, call.id, name=f"establish-{call.id}")
-    background.spawn_on_commit(_keepalive_watch, call.id, name=f"keepalive-{call.id}")
+    background.spawn_on_commit(_keepalive_watch, call.id, name=f"keepalive-{call.id}", watcher=True)
 
 
 def keep_alive(*, call: Call) -> None:
@@ -251,9 +252,7 @@ def _start_ending(call_id: str, by: str, **conditions: object) -> bool:
 
 def end_call(call_id: str) -> None:
     """After `_start_ending`: settle a running recording, then terminating, terminated."""
-    for op in Operation.objects.filter(
-        call_id=call_id, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
-    ):
+    for op in reversed(list(_active_media(call_id))):
         finish_operation(op.id, outcome_at_hangup(op), after_hangup=True)
     _notify_call(call_id, "updated")
     ended_by = Call.objects.values_list("ended_by", flat=True).get(pk=call_id)
@@ -274,50 +273,64 @@ def end_call(call_id: str) -> None:
 def start_record(
     *, call: Call, profile: str, params: dict, location_for: Callable[[str], str]
 ) -> Operation:
-    if call.state != CallState.ESTABLISHED:
-        raise bad_request(
-            f"The call is {call.state}; record works only on an established call. "
-            "Wait for its 'established' notification."
-        )
-    op_id = str(uuid.uuid4())
-    op = Operation(
-        id=op_id,
+    """A record action: it runs now, or after the media operations queued before it."""
+    return start_media_operation(
         call=call,
         profile=profile,
         kind=Operation.Kind.RECORD,
+        params=params,
+        recording_location=location_for,
+    )
+
+
+def start_media_operation(
+    *,
+    call: Call,
+    profile: str,
+    kind: str,
+    params: dict,
+    recording_location: Callable[[str], str] | None = None,
+) -> Operation:
+    """Queue a media operation (record, playPrompt) on the call. Graph runs them one at a time
+    in the order they came; `bargeInAllowed` on the new one cancels the running and queued
+    ones first, so it starts at once."""
+    if call.state != CallState.ESTABLISHED:
+        raise bad_request(
+            f"The call is {call.state}; {kind} works only on an established call. "
+            "Wait for its 'established' notification."
+        )
+    if params.get("bargeInAllowed"):
+        _cancel_media(call, reason="a later operation barged in")
+    op_id = str(uuid.uuid4())
+    op = Operation.objects.create(
+        id=op_id,
+        call=call,
+        profile=profile,
+        kind=kind,
         status=OperationStatus.RUNNING,
         client_context=params.get("clientContext", ""),
         parameters=params,
-        recording_location=location_for(op_id),
-        access_token=secrets.token_urlsafe(32),
+        recording_location=recording_location(op_id) if recording_location else "",
+        access_token=secrets.token_urlsafe(32) if kind == Operation.Kind.RECORD else "",
     )
-    try:
-        with transaction.atomic():
-            op.save(force_insert=True)
-    except IntegrityError:
-        running = Operation.objects.filter(
-            call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
-        ).first()
-        which = f" ({running.id})" if running else ""
-        raise bad_request(
-            f"A record operation{which} is already running on this call. Wait for its "
-            "completion notification, or cancel it with cancelMediaProcessing."
-        ) from None
-    background.spawn_on_commit(run_record_operation, op.id, name=f"record-{op.id}")
+    background.spawn_on_commit(run_media_operation, op.id, name=f"{kind}-{op.id}")
     return op
 
 
-def run_record_operation(op_id: str) -> None:
-    """A record operation's background thread: the runner plays it out, and an operation
-    that reaches its planned end is settled as planned."""
-    outcome = runner.play_record_operation(op_id)
+def run_media_operation(op_id: str) -> None:
+    """A media operation's background thread: it waits for its turn, the runner plays it out,
+    and an operation that reaches its planned end is settled as planned."""
+    if not runner.wait_for_turn(op_id):
+        return
+    outcome = runner.play_operation(op_id)
     if outcome is not None:
         complete_as_planned(op_id, outcome)
 
 
 def cancel_media_processing(*, call: Call, profile: str, client_context: str) -> Operation:
-    """Cancel what runs on the call. Answers a completed cancel operation; each cancelled
-    record operation fails with operationCanceled and gets its own notification."""
+    """Cancel what runs on the call and everything queued. Answers a completed cancel
+    operation; each cancelled operation fails with operationCanceled and gets its own
+    notification."""
     now = timezone.now()
     cancel_op = Operation.objects.create(
         call=call,
@@ -327,15 +340,25 @@ def cancel_media_processing(*, call: Call, profile: str, client_context: str) ->
         client_context=client_context,
         completed_at=now,
     )
-    for op in Operation.objects.filter(
-        call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
-    ):
+    _cancel_media(call, reason="cancelMediaProcessing")
+    return cancel_op
+
+
+def _cancel_media(call: Call, *, reason: str) -> None:
+    # The last queued first, so none of them gets its turn while the ones ahead are settled.
+    for op in reversed(list(_active_media(call.id))):
         elapsed = clock.emulated_since(op.timeline_started_at) if op.timeline_started_at else 0
         # Settled now, so the operation reads failed as soon as this request answers;
         # the notification follows from a thread.
-        if finish_operation(op.id, canceled(min(elapsed, 1e9)), send=False):
+        if finish_operation(op.id, canceled(min(elapsed, 1e9), why=reason), send=False):
             background.spawn_on_commit(send_completion, op.id, False, name=f"cancelled-{op.id}")
-    return cancel_op
+
+
+def _active_media(call_id: str):
+    """The running media operation and the queued ones, in their order."""
+    return Operation.objects.filter(
+        call_id=call_id, kind__in=MEDIA_KINDS, status=OperationStatus.RUNNING
+    ).order_by("created_at", "id")
 
 
 def complete_as_planned(op_id: str, outcome: Outcome) -> bool:
@@ -350,10 +373,12 @@ def settle_overdue(call: Call) -> None:
     """Finish record operations whose runner is gone (the server restarted mid-recording):
     their plan says when they end, and that time is well past."""
     now = timezone.now()
-    running = Operation.objects.filter(
-        call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
-    )
-    for op in running:
+    turn_since = None  # when the operation at the head of the queue got its turn
+    for op in _active_media(call.id):
+        if turn_since is None:
+            turn_since = max(op.created_at, _last_media_end(call.id) or op.created_at)
+        else:
+            break  # the queued ones wait their turn
         if op.plan and op.timeline_started_at:
             outcome = Outcome.from_json(op.plan)
             real = clock.to_real(outcome.ends_at) + OVERDUE_GRACE_SECONDS
@@ -361,9 +386,18 @@ def settle_overdue(call: Call) -> None:
                 background.spawn_on_commit(
                     complete_as_planned, op.id, outcome, name=f"overdue-{op.id}"
                 )
-        elif now > op.created_at + timedelta(seconds=LOST_RUNNER_SECONDS):
+        elif now > turn_since + timedelta(seconds=LOST_RUNNER_SECONDS):
             lost = Outcome("unspecifiedError", 0.0, detail="the media platform lost it")
             background.spawn_on_commit(finish_operation, op.id, lost, name=f"lost-{op.id}")
+
+
+def _last_media_end(call_id: str):
+    return (
+        Operation.objects.filter(call_id=call_id, kind__in=MEDIA_KINDS, completed_at__isnull=False)
+        .order_by("-completed_at")
+        .values_list("completed_at", flat=True)
+        .first()
+    )
 
 
 def outcome_at_hangup(op: Operation) -> Outcome:
@@ -381,7 +415,8 @@ def finish_operation(
     if op is None:
         return False
     part = None
-    if outcome.has_recording:
+    records = op.kind == Operation.Kind.RECORD and outcome.has_recording
+    if records:
         # Written before the conditional update and renamed only by the winner, so a
         # recording is complete the moment its operation reads completed.
         part = recordings_dir() / f"{op_id}.{uuid.uuid4().hex}.part"
@@ -389,7 +424,7 @@ def finish_operation(
         write_wav(part, chunks if outcome.record_start is not None else iter(()))
     now = timezone.now()
     expires = None
-    if outcome.has_recording:
+    if records:
         expires = now + timedelta(seconds=float(settings.GRAPH_EMULATOR_RECORDING_LIFETIME))
         if faults.take(FaultName.EXPIRE_LINKS) is not None:
             expires = now
@@ -400,8 +435,8 @@ def finish_operation(
         result_code=result.code,
         result_subcode=result.subcode,
         result_message=outcome.message,
-        recording_file=f"{op_id}.wav" if outcome.has_recording else "",
-        recording_seconds=outcome.recorded_seconds if outcome.has_recording else None,
+        recording_file=f"{op_id}.wav" if records else "",
+        recording_seconds=outcome.recorded_seconds if records else None,
         expires_at=expires,
         plan=outcome.to_json(),
         completed_at=now,
@@ -415,6 +450,10 @@ def finish_operation(
     if part:
         part.replace(recordings_dir() / f"{op_id}.wav")
     background.wake(op_id)
+    # The next queued operation's turn (one waiting in another process notices by polling).
+    head = _active_media(op.call_id).first()
+    if head is not None:
+        background.wake(f"turn:{head.id}")
     purge_expired_recordings()
     if send:
         send_completion(op_id, after_hangup)
@@ -426,11 +465,11 @@ def send_completion(op_id: str, after_hangup: bool) -> None:
     kwargs = {
         "call": op.call,
         "notification": payloads.operation_notification(op),
-        "summary": f"record {op.status}: {op.completion_reason}",
+        "summary": f"{op.kind} {op.status}: {op.completion_reason}",
         "operation_id": op.id,
         "profile": op.profile,
     }
-    # Graph sends no completion for a record operation the hang-up ended: the call's
+    # Graph sends no completion for a media operation the hang-up ended: the call's
     # terminated notification is the only word. `complete_on_hangup` is the kinder variant.
     if after_hangup and faults.take(FaultName.COMPLETE_ON_HANGUP) is None:
         notifications.record_lost(**kwargs)

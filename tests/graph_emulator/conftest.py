@@ -161,7 +161,7 @@ def emulator(settings, tmp_path, transactional_db) -> Iterator[None]:
     yield
     faults.clear_faults()
     background.stop_watchers()
-    assert background.wait_idle(10), "the emulator's threads did not finish"
+    assert background.wait_idle(10, watchers=True), "the emulator's threads did not finish"
 
 
 @pytest.fixture
