@@ -3,6 +3,7 @@ README.md in this package)."""
 
 from django.urls import path, re_path
 
+from graph_emulator.models import Operation
 from graph_emulator.views import azure_ad, control, graph, media
 
 app_name = "graph_emulator"
@@ -59,6 +60,13 @@ urlpatterns = [
         rf"^(?P<version>v1\.0)/communications/calls/{CALL}/recordResponse$",
         graph.record,
         name="record-response",
+    ),
+    # The current beta has recordResponse too, in v1.0's shape.
+    re_path(
+        rf"^(?P<version>beta)/communications/calls/{CALL}/recordResponse$",
+        graph.record,
+        {"profile": Operation.Profile.V1},
+        name="beta-record-response",
     ),
     # Graph: the call and its operations, both versions; beta also under its old /app/calls
     *_call_routes(rf"{VERSION}/communications/calls", ""),

@@ -120,9 +120,11 @@ def _operation_url(request: HttpRequest, version: str, call_id: str, op_id: str)
     return request.build_absolute_uri(path)
 
 
-def _operation_response(request: HttpRequest, version: str, op: Operation) -> JsonResponse:
+def _operation_response(
+    request: HttpRequest, version: str, op: Operation, profile: str | None = None
+) -> JsonResponse:
     """An action's answer: the operation, and where to read it (`Location`, in both eras)."""
-    response = JsonResponse(payloads.operation_resource(op, PROFILE_OF_VERSION[version]))
+    response = JsonResponse(payloads.operation_resource(op, profile or PROFILE_OF_VERSION[version]))
     response["Location"] = _operation_url(request, version, op.call_id, op.id)
     return response
 
@@ -131,19 +133,27 @@ def _operation_response(request: HttpRequest, version: str, op: Operation) -> Js
 
 
 @graph_route("POST")
-def record(request: HttpRequest, version: str, call_id: str, app_id: str | None = None):
+def record(
+    request: HttpRequest,
+    version: str,
+    call_id: str,
+    app_id: str | None = None,
+    profile: str | None = None,
+):
+    """`record` (beta) and `recordResponse` (v1.0, and the current beta, in v1.0's shape:
+    the route passes that profile)."""
     if app_id is not None and app_id.lower() != settings.EMULATOR_CLIENT_ID.lower():
         raise GraphProblem(
             404, "Request_ResourceNotFound", f"Application '{app_id}' was not found."
         )
-    profile = PROFILE_OF_VERSION[version]
+    profile = profile or PROFILE_OF_VERSION[version]
     body = _json_body(request)
     call = services.find_live_call(call_id)
     params = validate_record_body(body, profile)
     op = services.start_record(
         call=call, profile=profile, params=params, location_for=recording_location_for(request)
     )
-    return _operation_response(request, version, op)
+    return _operation_response(request, version, op, profile)
 
 
 @graph_route("POST")
@@ -211,7 +221,9 @@ def operation_detail(request: HttpRequest, version: str, call_id: str, operation
         raise GraphProblem(
             404, "itemNotFound", f"Operation '{operation_id}' not found on this call."
         )
-    return JsonResponse(payloads.operation_resource(op, PROFILE_OF_VERSION[version]))
+    # Beta shows an operation in the shape it was made in (its recordResponse is v1.0's).
+    profile = op.profile if version == "beta" else PROFILE_OF_VERSION[version]
+    return JsonResponse(payloads.operation_resource(op, profile))
 
 
 @graph_route("GET", "POST", "PUT", "PATCH", "DELETE")
