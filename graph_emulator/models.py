@@ -49,6 +49,7 @@ class Call(models.Model):
         CALLER = "caller", "the caller (hang-up)"
         RING_TIMEOUT = "ring-timeout", "nobody answered"
         KEEPALIVE = "keepalive", "no keepAlive in time"
+        REJECTED = "rejected", "the bot rejected it"
 
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     state = models.CharField(max_length=16, choices=CallState, default=CallState.INCOMING)

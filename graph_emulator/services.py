@@ -118,19 +118,45 @@ def _ring_timer(call_id: str) -> None:
 
 
 def _end_unanswered(call_id: str) -> bool:
-    code, subcode, message = NOT_ANSWERED
+    return _end_incoming(call_id, Call.EndedBy.RING_TIMEOUT, NOT_ANSWERED)
+
+
+def _end_incoming(call_id: str, by: str, result: tuple[int, int, str], **changes: object) -> bool:
+    """An incoming call ends without being answered: straight to terminated."""
+    code, subcode, message = result
     won = Call.objects.filter(pk=call_id, state=CallState.INCOMING).update(
         state=CallState.TERMINATED,
-        ended_by=Call.EndedBy.RING_TIMEOUT,
+        ended_by=by,
         ended_at=timezone.now(),
         result_code=code,
         result_subcode=subcode,
         result_message=message,
         etag=F("etag") + 1,
+        **changes,
     )
     if won:
-        background.spawn_on_commit(_notify_call, call_id, "deleted", name=f"missed-{call_id}")
+        background.wake(f"ring:{call_id}")
+        background.spawn_on_commit(_notify_call, call_id, "deleted", name=f"ended-{call_id}")
     return bool(won)
+
+
+# Graph documents no resultInfo for a rejected call; the emulator's choice (README.md): the
+# SIP status each reason stands for.
+REJECTED = {
+    "none": (603, 0, "The call was rejected by the application."),
+    "busy": (486, 0, "The call was rejected by the application: busy."),
+    "forbidden": (403, 0, "The call was rejected by the application: forbidden."),
+}
+
+
+def reject_call(*, call: Call, reason: str, callback_uri: str = "") -> None:
+    """The bot rejects an incoming call: it ends at once, with a terminated notification (to
+    `callback_uri` when given)."""
+    if call.state != CallState.INCOMING:
+        raise bad_request(f"The call is {call.state}: only an incoming call can be rejected.")
+    changes = {"callback_url": callback_uri} if callback_uri else {}
+    if not _end_incoming(call.id, Call.EndedBy.REJECTED, REJECTED[reason], **changes):
+        raise bad_request("The call was answered or ended while this request ran.")
 
 
 def _notify_call(call_id: str, change_type: str) -> None:

@@ -206,6 +206,35 @@ def answer(request: HttpRequest, version: str, call_id: str):
     return HttpResponse(status=202)
 
 
+REJECT_REASONS = ("none", "busy", "forbidden")
+
+
+@graph_route("POST")
+def reject(request: HttpRequest, version: str, call_id: str):
+    body = _json_body(request, required=False)
+    call = services.find_live_call(call_id)
+    problems = [
+        f"The property '{key}' does not exist on type 'microsoft.graph.reject'."
+        for key in sorted(body)
+        if not key.startswith("@") and key not in ("reason", "callbackUri")
+    ]
+    reason = body.get("reason") or "none"
+    if reason not in REJECT_REASONS:
+        problems.append(f"reason must be one of none, busy, forbidden (got {reason!r}).")
+    callback_uri = body.get("callbackUri") or ""
+    if not isinstance(callback_uri, str):
+        problems.append("callbackUri must be a URL.")
+    if problems:
+        raise bad_request(" ".join(problems))
+    if callback_uri:
+        try:
+            check_loopback(callback_uri)
+        except NotLoopback as err:
+            raise bad_request(f"callbackUri refused: {err}.") from err
+    services.reject_call(call=call, reason=reason, callback_uri=callback_uri)
+    return HttpResponse(status=202)
+
+
 @graph_route("POST")
 def keep_alive(request: HttpRequest, version: str, call_id: str):
     call = services.find_live_call(call_id)
