@@ -124,8 +124,24 @@ def _v1_completion_reason(op: Operation) -> dict:
     return {}
 
 
+PLAY_PROMPT_TYPE = "#microsoft.graph.playPromptOperation"
+
+
+def _play_prompt_data(op: Operation) -> dict:
+    """A playPromptOperation: status and resultInfo say how it went (no completionReason)."""
+    return {
+        "@odata.type": PLAY_PROMPT_TYPE,
+        "id": op.id,
+        "status": op.status,
+        "clientContext": op.client_context or None,
+        "resultInfo": result_info(op.result_code, op.result_subcode, op.result_message),
+    }
+
+
 def operation_resource(op: Operation, profile: str) -> dict:
     """The operation as the Graph API answers it (record POST, cancel, GET operation)."""
+    if op.kind == Operation.Kind.PLAY_PROMPT:
+        return _play_prompt_data(op)
     info = result_info(op.result_code, op.result_subcode, op.result_message)
     if profile == BETA:
         data = {
@@ -172,6 +188,8 @@ def operation_notification(op: Operation) -> dict:
     location, token = _recording_fields(op)
     info = result_info(op.result_code, op.result_subcode, op.result_message)
     app_path = f"{app_call_path(op.call_id)}/operations/{op.id}"
+    if op.kind == Operation.Kind.PLAY_PROMPT:
+        return _play_prompt_notification(op, app_path)
     if op.profile == BETA:
         return {
             "changeType": "deleted",
@@ -207,6 +225,27 @@ def operation_notification(op: Operation) -> dict:
             "recordingLocation": location,
             "recordingAccessToken": token,
         },
+    }
+
+
+def _play_prompt_notification(op: Operation, app_path: str) -> dict:
+    path = f"{call_path(op.call_id)}/operations/{op.id}"
+    data = _play_prompt_data(op)
+    odata_id = app_path if op.profile == BETA else path
+    resource_data = {
+        "@odata.type": data.pop("@odata.type"),
+        "@odata.id": odata_id,
+        "@odata.etag": f'W/"{op.etag}"',
+        **data,
+    }
+    if op.profile == BETA:
+        return {"changeType": "deleted", "resource": app_path, "resourceData": resource_data}
+    return {
+        "@odata.type": "#microsoft.graph.commsNotification",
+        "changeType": "deleted",
+        "resource": app_path,
+        "resourceUrl": path,
+        "resourceData": resource_data,
     }
 
 

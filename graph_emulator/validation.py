@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from graph_emulator.errors import bad_request
+from graph_emulator.errors import GraphProblem, bad_request
 from graph_emulator.models import Operation
 from graph_emulator.script import DTMF_KEYS
 
@@ -213,3 +213,50 @@ def validate_client_context(body: dict) -> str:
             f"clientContext must be a string of at most {CLIENT_CONTEXT_MAX} characters."
         )
     return context
+
+
+# playPrompt: Graph documents no number of prompts; the emulator allows as many as beta's record.
+PLAY_PROMPT_FIELDS = frozenset({"prompts", "clientContext"})
+
+
+def validate_play_prompt_body(body: Any, profile: str) -> dict:
+    """`{prompts: [mediaPrompt, ...], clientContext}`: the prompts in the record action's
+    rules for the profile (v1.0: media prompts without loop; beta: also silence, and loop)."""
+    record = LIMITS[profile]
+    limits = Limits(
+        type_name="microsoft.graph.playPrompt",
+        fields=PLAY_PROMPT_FIELDS,
+        prompt_types=LIMITS[Operation.Profile.BETA_RECORD].prompt_types
+        if record.loop
+        else (MEDIA_PROMPT,),
+        max_prompts=LIMITS[Operation.Profile.BETA_RECORD].max_prompts,
+        loop=record.loop,
+        max_duration=record.max_duration,
+        max_silence=record.max_silence,
+    )
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    problems = [
+        f"The property '{key}' does not exist on type '{limits.type_name}'."
+        for key in sorted(body)
+        if not key.startswith("@") and key not in limits.fields
+    ]
+    prompts = body.get("prompts")
+    clean: list[dict] = []
+    if not isinstance(prompts, list) or not prompts:
+        problems.append("prompts must be a list of at least one prompt.")
+    elif len(prompts) > limits.max_prompts:
+        problems.append(f"playPrompt accepts at most {limits.max_prompts} prompts.")
+    else:
+        for index, prompt in enumerate(prompts):
+            item = _prompt(problems, index, prompt, limits)
+            if item:
+                clean.append(item)
+    context = ""
+    try:
+        context = validate_client_context(body)
+    except GraphProblem as problem:
+        problems.append(problem.message)
+    if problems:
+        raise bad_request(" ".join(problems))
+    return {"prompts": clean, "clientContext": context}

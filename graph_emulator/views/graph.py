@@ -19,7 +19,11 @@ from graph_emulator import faults, payloads, services, signing
 from graph_emulator.errors import GraphProblem, bad_request, error_response
 from graph_emulator.models import FaultName, Operation
 from graph_emulator.transport import NotLoopback, check_loopback
-from graph_emulator.validation import validate_client_context, validate_record_body
+from graph_emulator.validation import (
+    validate_client_context,
+    validate_play_prompt_body,
+    validate_record_body,
+)
 from graph_emulator.views.common import bearer_token, recording_location_for
 
 PROFILE_OF_VERSION = {"beta": Operation.Profile.BETA_RECORD, "v1.0": Operation.Profile.V1}
@@ -204,6 +208,18 @@ def answer(request: HttpRequest, version: str, call_id: str):
         raise bad_request(f"callbackUri refused: {err}.") from err
     services.answer_call(call=call, callback_uri=callback_uri)
     return HttpResponse(status=202)
+
+
+@graph_route("POST")
+def play_prompt(request: HttpRequest, version: str, call_id: str):
+    profile = PROFILE_OF_VERSION[version]
+    body = _json_body(request)
+    call = services.find_live_call(call_id)
+    params = validate_play_prompt_body(body, profile)
+    op = services.start_media_operation(
+        call=call, profile=profile, kind=Operation.Kind.PLAY_PROMPT, params=params
+    )
+    return _operation_response(request, version, op)
 
 
 REJECT_REASONS = ("none", "busy", "forbidden")
