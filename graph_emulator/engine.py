@@ -125,6 +125,8 @@ class Outcome:
     caller_hung_up: bool = False
     detail: str = ""
     timeline: tuple[tuple[float, str], ...] = field(default=())
+    # Every key the caller presses before the end, recorded or not: (when it ends, key).
+    keys: tuple[tuple[float, str], ...] = ()
 
     @property
     def result(self) -> Result:
@@ -154,6 +156,7 @@ class Outcome:
         data = asdict(self)
         data["segments"] = [asdict(s) for s in self.segments]
         data["timeline"] = [list(item) for item in self.timeline]
+        data["keys"] = [list(item) for item in self.keys]
         return data
 
     @classmethod
@@ -166,6 +169,7 @@ class Outcome:
             caller_hung_up=data.get("caller_hung_up", False),
             detail=data.get("detail", ""),
             timeline=tuple((t, text) for t, text in data.get("timeline", ())),
+            keys=tuple((t, key) for t, key in data.get("keys", ())),
         )
 
 
@@ -329,6 +333,7 @@ def plan_recording(
         caller_hung_up=reason == "none",
         detail=detail,
         timeline=tuple(timeline),
+        keys=tuple((a.end, a.key) for a in acts if a.kind == "dtmf" and a.end <= ends_at),
     )
 
 
@@ -402,6 +407,7 @@ def cut(outcome: Outcome, at: float) -> Outcome:
         segments=segments,
         caller_hung_up=False,
         timeline=(*timeline, (at, "call ends: operation ends: none")),
+        keys=tuple(item for item in outcome.keys if item[0] <= at),
     )
 
 

@@ -68,6 +68,10 @@ class Call(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     # The answer, then each keepAlive: Graph ends a call that has had none for 45 minutes.
     keepalive_at = models.DateTimeField(null=True, blank=True)
+    # subscribeToTone: from then on each key the caller presses is an `updated` notification
+    # carrying toneInfo, numbered from 1 in `tone_sequence`.
+    tone_subscribed = models.BooleanField(default=False)
+    tone_sequence = models.PositiveIntegerField(default=0)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

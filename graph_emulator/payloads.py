@@ -104,6 +104,40 @@ def call_notification(call: Call, change_type: str) -> dict:
     }
 
 
+# DTMF keys as Graph's tone enum names them.
+TONES = {
+    **{str(d): f"tone{d}" for d in range(10)},
+    "*": "star",
+    "#": "pound",
+    "A": "a",
+    "B": "b",
+    "C": "c",
+    "D": "d",
+}
+
+
+def tone_notification(call: Call, key: str) -> dict:
+    """A key the caller pressed, for a bot that subscribed to tones: the call `updated` with
+    toneInfo (tests/fixtures/graph/v1.0/notification-call-tone.json)."""
+    return {
+        "@odata.type": "#microsoft.graph.commsNotification",
+        "changeType": "updated",
+        "resource": app_call_path(call.id),
+        "resourceUrl": call_path(call.id),
+        "resourceData": {
+            "@odata.type": "#microsoft.graph.call",
+            "@odata.id": call_path(call.id),
+            "@odata.etag": f'W/"{call.etag}"',
+            "state": call.state,
+            "toneInfo": {
+                "@odata.type": "#microsoft.graph.toneInfo",
+                "sequenceId": call.tone_sequence,
+                "tone": TONES[key.upper()],
+            },
+        },
+    }
+
+
 def _recording_fields(op: Operation) -> tuple[str | None, str | None]:
     if not op.is_finished:
         return None, None
@@ -160,6 +194,14 @@ def operation_resource(op: Operation, profile: str) -> dict:
                 recordResourceAccessToken=token,
             )
         return data
+    if op.kind == Operation.Kind.SUBSCRIBE_TO_TONE:
+        return {
+            "@odata.type": "#microsoft.graph.subscribeToToneOperation",
+            "id": op.id,
+            "status": op.status,
+            "clientContext": op.client_context or None,
+            "resultInfo": info,
+        }
     if op.kind == Operation.Kind.CANCEL_MEDIA_PROCESSING:
         return {
             "@odata.type": "#microsoft.graph.cancelMediaProcessingOperation",

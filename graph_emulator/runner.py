@@ -4,6 +4,7 @@ caller's (services.run_record_operation), so the runner needs nothing from servi
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.utils import timezone
 
@@ -81,14 +82,19 @@ def wait_for_turn(op_id: str) -> bool:
         background.forget_wakeup(key)
 
 
-def play_operation(op_id: str) -> Outcome | None:
+def play_operation(
+    op_id: str, on_start: Callable[[str, Outcome], None] | None = None
+) -> Outcome | None:
+    """Play a media operation out; `on_start(op_id, plan)` runs once it has started."""
     op = Operation.objects.filter(pk=op_id).only("kind").first()
     if op is not None and op.kind == Operation.Kind.PLAY_PROMPT:
-        return play_prompt_operation(op_id)
-    return play_record_operation(op_id)
+        return play_prompt_operation(op_id, on_start)
+    return play_record_operation(op_id, on_start)
 
 
-def play_record_operation(op_id: str) -> Outcome | None:
+def play_record_operation(
+    op_id: str, on_start: Callable[[str, Outcome], None] | None = None
+) -> Outcome | None:
     """The outcome the operation reached at its planned end, still running; None when it
     was not running, or a cancel or a hang-up settled it meanwhile."""
     op = Operation.objects.select_related("call").filter(pk=op_id).first()
@@ -109,25 +115,31 @@ def play_record_operation(op_id: str) -> Outcome | None:
         beep_fails=beep_fails,
         media_error=media_error,
     )
-    return _play_out(op_id, outcome)
+    return _play_out(op_id, outcome, on_start)
 
 
-def play_prompt_operation(op_id: str) -> Outcome | None:
+def play_prompt_operation(
+    op_id: str, on_start: Callable[[str, Outcome], None] | None = None
+) -> Outcome | None:
     """A playPrompt operation: its prompts play for their real length, then it completes."""
     op = Operation.objects.filter(pk=op_id).first()
     if op is None or op.status != OperationStatus.RUNNING:
         return None
     media_error = faults.take(FaultName.MEDIA_ERROR) is not None
     prompts = [] if media_error else load_prompts(op.parameters.get("prompts", []))
-    return _play_out(op_id, plan_prompts(prompts=prompts, media_error=media_error))
+    return _play_out(op_id, plan_prompts(prompts=prompts, media_error=media_error), on_start)
 
 
-def _play_out(op_id: str, outcome: Outcome) -> Outcome | None:
+def _play_out(
+    op_id: str, outcome: Outcome, on_start: Callable[[str, Outcome], None] | None
+) -> Outcome | None:
     """Store the plan, then wait for its end: the outcome, or None if settled meanwhile."""
     if not Operation.objects.filter(pk=op_id, status=OperationStatus.RUNNING).update(
         plan=outcome.to_json(), timeline_started_at=timezone.now()
     ):
         return None
+    if on_start is not None:
+        on_start(op_id, outcome)
     wakeup = background.wakeup_event(op_id)
     try:
         deadline = time.monotonic() + clock.to_real(outcome.ends_at)

@@ -348,9 +348,57 @@ def run_media_operation(op_id: str) -> None:
     and an operation that reaches its planned end is settled as planned."""
     if not runner.wait_for_turn(op_id):
         return
-    outcome = runner.play_operation(op_id)
+    outcome = runner.play_operation(op_id, on_start=_start_tone_reports)
     if outcome is not None:
         complete_as_planned(op_id, outcome)
+
+
+def subscribe_to_tone(*, call: Call, profile: str, client_context: str) -> Operation:
+    """From now on the caller's keys arrive as toneInfo notifications. Completes at once."""
+    Call.objects.filter(pk=call.pk).update(tone_subscribed=True)
+    return Operation.objects.create(
+        call=call,
+        profile=profile,
+        kind=Operation.Kind.SUBSCRIBE_TO_TONE,
+        status=OperationStatus.COMPLETED,
+        client_context=client_context,
+        result_code=200,
+        result_subcode=0,
+        result_message="Action completed successfully.",
+        completed_at=timezone.now(),
+    )
+
+
+def _start_tone_reports(op_id: str, outcome: Outcome) -> None:
+    if outcome.keys:
+        background.spawn(_report_tones, op_id, outcome, name=f"tones-{op_id}")
+
+
+def _report_tones(op_id: str, outcome: Outcome) -> None:
+    """The caller presses keys only inside a media operation's timeline (the script plays
+    per operation): each one reaches a subscribed bot when the key ends."""
+    op = Operation.objects.get(pk=op_id)
+    started = time.monotonic()
+    for at, key in outcome.keys:
+        if background.sleep_unless_stopped(started + clock.to_real(at) - time.monotonic()):
+            return
+        op.refresh_from_db()
+        call = Call.objects.get(pk=op.call_id)
+        # A key after the operation ended early (cancel, hang-up) was never pressed.
+        ended_early = (
+            op.is_finished and clock.emulated_since(op.timeline_started_at, op.completed_at) < at
+        )
+        if ended_early or not call.is_live:
+            return
+        if not call.tone_subscribed:
+            continue
+        Call.objects.filter(pk=call.pk).update(tone_sequence=F("tone_sequence") + 1)
+        call.refresh_from_db()
+        notifications.notify(
+            call=call,
+            notification=payloads.tone_notification(call, key),
+            summary=f"tone {key}",
+        )
 
 
 def cancel_media_processing(*, call: Call, profile: str, client_context: str) -> Operation:

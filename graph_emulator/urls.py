@@ -19,6 +19,11 @@ def _call_routes(prefix: str, name_prefix: str) -> list:
         re_path(rf"{base}/answer$", graph.answer, name=f"{name_prefix}call-answer"),
         re_path(rf"{base}/keepAlive$", graph.keep_alive, name=f"{name_prefix}call-keep-alive"),
         re_path(rf"{base}/reject$", graph.reject, name=f"{name_prefix}call-reject"),
+        re_path(
+            rf"{base}/subscribeToTone$",
+            graph.subscribe_to_tone,
+            name=f"{name_prefix}call-subscribe-to-tone",
+        ),
         re_path(rf"{base}/playPrompt$", graph.play_prompt, name=f"{name_prefix}call-play-prompt"),
         re_path(
             rf"{base}/cancelMediaProcessing$",

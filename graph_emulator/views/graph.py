@@ -222,6 +222,17 @@ def play_prompt(request: HttpRequest, version: str, call_id: str):
     return _operation_response(request, version, op)
 
 
+@graph_route("POST")
+def subscribe_to_tone(request: HttpRequest, version: str, call_id: str):
+    body = _json_body(request, required=False)
+    call = services.find_live_call(call_id)
+    context = validate_client_context(body)
+    op = services.subscribe_to_tone(
+        call=call, profile=PROFILE_OF_VERSION[version], client_context=context
+    )
+    return _operation_response(request, version, op)
+
+
 REJECT_REASONS = ("none", "busy", "forbidden")
 
 
