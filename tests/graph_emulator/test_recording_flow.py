@@ -69,7 +69,7 @@ def test_v1_record_completes_with_a_signed_notification_and_a_wav(graph, receive
         jwks[jwt.get_unverified_header(token)["kid"]].key,
         algorithms=["RS256"],
         audience=settings.EMULATOR_CLIENT_ID,
-        issuer="https://graph.microsoft.com",
+        issuer="https://api.botframework.com",
     )
     assert claims["tid"] == settings.EMULATOR_TENANT_ID
 
