@@ -17,9 +17,9 @@ Rules, after Graph's documentation of record / recordResponse:
 - Initial silence counts from the start of recording until the caller first speaks or presses
   a key; max silence is any later pause; max duration is a hard cap. A pause exactly as long
   as its timeout ends the recording.
-- Stop tones: keys pressed while recording are matched as a sequence (a tone may be several
-  keys, like "11"); detection is at the end of the key that completes it, and that key is in
-  the recording.
+- Stop tones: keys pressed while recording are matched as a sequence (validation admits
+  one-key tones only, README.md); detection is at the end of the key that completes it, and
+  that key is in the recording.
 - `stall`: the caller's media stops. The silence timers freeze (no media, no silence to
   measure); after 10 s without media the operation fails with mediaReceiveTimeout unless
   something else ended it first.

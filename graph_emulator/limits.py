@@ -25,8 +25,9 @@ class Limits:
     # Both silence timeouts: initialSilenceTimeoutInSeconds, maxSilenceTimeoutInSeconds.
     max_silence_timeout_seconds: int
     default_timeout_seconds: int = 5
+    # One of each key at most; each stop tone is one key (README.md, "Stop tones").
     max_stop_tones: int = 16
-    max_stop_tone_keys: int = 4
+    max_stop_tone_keys: int = 1
     max_client_context: int = 256
 
 

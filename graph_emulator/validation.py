@@ -155,10 +155,9 @@ def validate_record_body(body: Any, profile: str) -> dict:
             for tone in tones:
                 ok = isinstance(tone, str) and 1 <= len(tone) <= limits.max_stop_tone_keys
                 if not ok or any(key not in DTMF_KEYS for key in tone.upper()):
-                    most = limits.max_stop_tone_keys
                     problems.append(
-                        f"stopTones: {tone!r} is not a tone; use 1 to {most} of "
-                        "the keys 0-9 * # A-D."
+                        f"stopTones: {tone!r} is not a tone; a stop tone is one DTMF key of "
+                        "0-9 * # A-D (a sequence such as '11' is not a tone)."
                     )
                 else:
                     params["stopTones"].append(tone.upper())

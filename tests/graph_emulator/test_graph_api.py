@@ -132,7 +132,7 @@ BETA_BASE = {
     "maxSilenceTimeoutInSeconds": 300,
     "streamWhileRecording": True,
     "recordingFormat": "wav",
-    "stopTones": ["#", "11", "*"],
+    "stopTones": ["#", "1", "*", "a"],
     "clientContext": "x" * 256,
 }
 
@@ -148,6 +148,8 @@ BETA_BASE = {
         ({"prompts": [{**SILENCE, "duration": 0}]}, "duration"),
         ({"prompts": [SILENCE] * 21}, "at most 20"),
         ({"streamWhileRecording": 1}, "true or false"),
+        # Graph's old beta example has "11"; a stop tone is one DTMF tone (README.md).
+        ({"stopTones": ["#", "11"]}, "'11' is not a tone; a stop tone is one DTMF key"),
     ],
 )
 def test_beta_validation_is_graph_like(graph, live_call, change, says):

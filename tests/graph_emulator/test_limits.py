@@ -12,7 +12,7 @@ def test_the_limits_per_profile_are_the_documented_ones():
     assert (v1.max_record_duration_seconds, v1.max_silence_timeout_seconds) == (120, 120)
     for limits in (beta, v1):
         assert limits.default_timeout_seconds == 5
-        assert (limits.max_stop_tones, limits.max_stop_tone_keys) == (16, 4)
+        assert (limits.max_stop_tones, limits.max_stop_tone_keys) == (16, 1)
         assert limits.max_client_context == 256
 
 
