@@ -1,6 +1,7 @@
-"""Plays one record operation out on a background thread: fetch the prompts, plan with the
-media engine, and wait for the planned end in scaled real time. Settling the operation is the
-caller's (services.run_record_operation), so the runner needs nothing from services."""
+"""Plays one media operation out on a background thread: wait for its turn in the call's
+queue, fetch the prompts, plan with the media engine (a recording, or prompts only), and wait
+for the planned end in scaled real time. Settling the operation is the caller's
+(services.run_media_operation), so the runner needs nothing from services."""
 
 import logging
 import time

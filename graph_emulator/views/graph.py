@@ -1,6 +1,7 @@
-"""Graph (beta and v1.0): the record actions, cancelMediaProcessing, and the call and its
-operations. Every route needs an app token from the Azure AD routes and answers Graph's
-error bodies; state changes live in services.py.
+"""Graph (beta and v1.0): the media actions (record, recordResponse, playPrompt,
+cancelMediaProcessing, subscribeToTone), the call's own actions (answer, reject, keepAlive,
+DELETE) and its operations. Every route needs an app token from the Azure AD routes and
+answers Graph's error bodies; state changes live in services.py.
 """
 
 import functools
