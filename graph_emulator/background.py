@@ -17,7 +17,16 @@ _lock = threading.Lock()
 _threads: set[threading.Thread] = set()
 
 
-def spawn(fn: Callable[..., object], *args: object, name: str) -> threading.Thread:
+_watchers: set[threading.Thread] = set()
+
+
+def spawn(
+    fn: Callable[..., object], *args: object, name: str, watcher: bool = False
+) -> threading.Thread:
+    """Run `fn` on a daemon thread. A `watcher` lives as long as what it watches (a call):
+    `wait_idle()` does not wait for it; `stop_watchers()` ends it."""
+    tracked = _watchers if watcher else _threads
+
     def run() -> None:
         try:
             fn(*args)
@@ -26,26 +35,29 @@ def spawn(fn: Callable[..., object], *args: object, name: str) -> threading.Thre
         finally:
             connections.close_all()
             with _lock:
-                _threads.discard(threading.current_thread())
+                tracked.discard(threading.current_thread())
 
     thread = threading.Thread(target=run, name=f"graph-emulator-{name}", daemon=True)
     with _lock:
-        _threads.add(thread)
+        tracked.add(thread)
     thread.start()
     return thread
 
 
-def spawn_on_commit(fn: Callable[..., object], *args: object, name: str) -> None:
+def spawn_on_commit(
+    fn: Callable[..., object], *args: object, name: str, watcher: bool = False
+) -> None:
     # The thread reads rows this request wrote: start it only once they are visible.
-    transaction.on_commit(lambda: spawn(fn, *args, name=name))
+    transaction.on_commit(lambda: spawn(fn, *args, name=name, watcher=watcher))
 
 
-def wait_idle(timeout: float = 10.0) -> bool:
-    """Wait until no emulator thread runs (threads may start others). True when idle."""
+def wait_idle(timeout: float = 10.0, *, watchers: bool = False) -> bool:
+    """Wait until no emulator thread runs (threads may start others), and with `watchers`
+    no watcher either. True when idle."""
     deadline = time.monotonic() + timeout
     while True:
         with _lock:
-            alive = [t for t in _threads if t.is_alive()]
+            alive = [t for t in (*_threads, *(_watchers if watchers else ())) if t.is_alive()]
         if not alive:
             return True
         remaining = deadline - time.monotonic()
@@ -74,3 +86,21 @@ def wake(key: str) -> None:
 def forget_wakeup(key: str) -> None:
     with _lock:
         _wakeups.pop(key, None)
+
+
+# Watchers (threads that outlive any one request, like a call's keepAlive watch) sleep on this,
+# so tests can end them all before the database is flushed.
+_stopping = threading.Event()
+
+
+def sleep_unless_stopped(seconds: float) -> bool:
+    """Sleep up to `seconds`; True if the watchers are being stopped."""
+    return _stopping.wait(max(seconds, 0.0))
+
+
+def stop_watchers() -> None:
+    _stopping.set()
+
+
+def resume_watchers() -> None:
+    _stopping.clear()

@@ -17,9 +17,9 @@ Rules, after Graph's documentation of record / recordResponse:
 - Initial silence counts from the start of recording until the caller first speaks or presses
   a key; max silence is any later pause; max duration is a hard cap. A pause exactly as long
   as its timeout ends the recording.
-- Stop tones: keys pressed while recording are matched as a sequence (a tone may be several
-  keys, like "11"); detection is at the end of the key that completes it, and that key is in
-  the recording.
+- Stop tones: keys pressed while recording are matched as a sequence (validation admits
+  one-key tones only, README.md); detection is at the end of the key that completes it, and
+  that key is in the recording.
 - `stall`: the caller's media stops. The silence timers freeze (no media, no silence to
   measure); after 10 s without media the operation fails with mediaReceiveTimeout unless
   something else ended it first.
@@ -68,6 +68,8 @@ RESULTS: dict[str, Result] = {
         "failed", 500, 8533, "Action failed, no media was received from the caller."
     ),
     "unspecifiedError": Result("failed", 500, 8534, "Action failed, an unspecified media error."),
+    # A playPrompt that played all its prompts (Graph's playPromptOperation completion).
+    "completedSuccessfully": Result("completed", 200, 0, "Action completed successfully."),
 }
 
 # Earlier wins when two reasons fall on the same instant.
@@ -123,6 +125,8 @@ class Outcome:
     caller_hung_up: bool = False
     detail: str = ""
     timeline: tuple[tuple[float, str], ...] = field(default=())
+    # Every key the caller presses before the end, recorded or not: (when it ends, key).
+    keys: tuple[tuple[float, str], ...] = ()
 
     @property
     def result(self) -> Result:
@@ -152,6 +156,7 @@ class Outcome:
         data = asdict(self)
         data["segments"] = [asdict(s) for s in self.segments]
         data["timeline"] = [list(item) for item in self.timeline]
+        data["keys"] = [list(item) for item in self.keys]
         return data
 
     @classmethod
@@ -164,6 +169,7 @@ class Outcome:
             caller_hung_up=data.get("caller_hung_up", False),
             detail=data.get("detail", ""),
             timeline=tuple((t, text) for t, text in data.get("timeline", ())),
+            keys=tuple((t, key) for t, key in data.get("keys", ())),
         )
 
 
@@ -327,7 +333,27 @@ def plan_recording(
         caller_hung_up=reason == "none",
         detail=detail,
         timeline=tuple(timeline),
+        keys=tuple((a.end, a.key) for a in acts if a.kind == "dtmf" and a.end <= ends_at),
     )
+
+
+def plan_prompts(*, prompts: Sequence[PromptPlay], media_error: bool = False) -> Outcome:
+    """A playPrompt: the prompts play in order for their real length (no beep, no caller)."""
+    if media_error:
+        return Outcome("unspecifiedError", 0.0, timeline=((0.0, "media platform error"),))
+    t = 0.0
+    timeline: list[tuple[float, str]] = []
+    for index, prompt in enumerate(prompts, start=1):
+        name = prompt.label or f"prompt {index}"
+        if prompt.seconds is None:
+            error = prompt.error or f"{name} could not be played"
+            timeline.append((t, f"operation ends: playPromptFailed ({error})"))
+            return Outcome("playPromptFailed", t, detail=error, timeline=tuple(timeline))
+        for _ in range(max(1, prompt.loop)):
+            timeline.append((t, f"{name} plays"))
+            t = _r(t + prompt.seconds)
+    timeline.append((t, "operation ends: completedSuccessfully"))
+    return Outcome("completedSuccessfully", t, timeline=tuple(timeline))
 
 
 def _segments(
@@ -381,8 +407,9 @@ def cut(outcome: Outcome, at: float) -> Outcome:
         segments=segments,
         caller_hung_up=False,
         timeline=(*timeline, (at, "call ends: operation ends: none")),
+        keys=tuple(item for item in outcome.keys if item[0] <= at),
     )
 
 
-def canceled(at: float) -> Outcome:
-    return Outcome("operationCanceled", _r(max(at, 0.0)), timeline=((at, "cancelMediaProcessing"),))
+def canceled(at: float, *, why: str = "cancelMediaProcessing") -> Outcome:
+    return Outcome("operationCanceled", _r(max(at, 0.0)), timeline=((at, why),))

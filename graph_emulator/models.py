@@ -48,6 +48,8 @@ class Call(models.Model):
         BOT = "bot", "the bot (DELETE)"
         CALLER = "caller", "the caller (hang-up)"
         RING_TIMEOUT = "ring-timeout", "nobody answered"
+        KEEPALIVE = "keepalive", "no keepAlive in time"
+        REJECTED = "rejected", "the bot rejected it"
 
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     state = models.CharField(max_length=16, choices=CallState, default=CallState.INCOMING)
@@ -64,6 +66,12 @@ class Call(models.Model):
     result_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
+    # The answer, then each keepAlive: Graph ends a call that has had none for 45 minutes.
+    keepalive_at = models.DateTimeField(null=True, blank=True)
+    # subscribeToTone: from then on each key the caller presses is an `updated` notification
+    # carrying toneInfo, numbered from 1 in `tone_sequence`.
+    tone_subscribed = models.BooleanField(default=False)
+    tone_sequence = models.PositiveIntegerField(default=0)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -88,7 +96,9 @@ class OperationStatus(models.TextChoices):
 class Operation(models.Model):
     class Kind(models.TextChoices):
         RECORD = "record"
+        PLAY_PROMPT = "playPrompt"
         CANCEL_MEDIA_PROCESSING = "cancelMediaProcessing"
+        SUBSCRIBE_TO_TONE = "subscribeToTone"
 
     class Profile(models.TextChoices):
         BETA_RECORD = "beta-record"
@@ -127,14 +137,6 @@ class Operation(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "emulated operation"
-        constraints = [
-            # Graph runs one record at a time on a call; two racing POSTs cannot both win.
-            models.UniqueConstraint(
-                fields=["call"],
-                condition=models.Q(status="running", kind="record"),
-                name="emulator_one_running_record_per_call",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.status})"
@@ -155,10 +157,15 @@ class FaultName(models.TextChoices):
     DUPLICATE_NOTIFICATIONS = "duplicate_notifications"
     REORDER_NOTIFICATIONS = "reorder_notifications"
     DROP_NOTIFICATIONS = "drop_notifications"
-    LOSE_COMPLETION_ON_HANGUP = "lose_completion_on_hangup"
+    COMPLETE_ON_HANGUP = "complete_on_hangup"
+    V1_COMPLETION_REASON = "v1_completion_reason"
     EXPIRE_LINKS = "expire_links"
     BEEP_FAILS = "beep_fails"
     MEDIA_ERROR = "media_error"
+
+
+# The operations that play or record media: one runs at a time on a call, the others queue.
+MEDIA_KINDS = (Operation.Kind.RECORD, Operation.Kind.PLAY_PROMPT)
 
 
 class Fault(models.Model):

@@ -71,7 +71,7 @@ def notify(
 
 
 def record_lost(*, call: Call, notification: dict, summary: str, operation_id: str, profile: str):
-    """Log a notification the service never sends (lose_completion_on_hangup)."""
+    """Log a completion Graph never sends: a record operation the hang-up ended."""
     delivery = Delivery.objects.create(
         call=call,
         operation_id=operation_id,
@@ -79,7 +79,11 @@ def record_lost(*, call: Call, notification: dict, summary: str, operation_id: s
         url=call.callback_url,
         payload=envelope([notification], profile=profile),
     )
-    _close(delivery, DeliveryStatus.DROPPED, error="lose_completion_on_hangup fault")
+    _close(
+        delivery,
+        DeliveryStatus.DROPPED,
+        error="not sent: the call ended during the operation (as on Graph)",
+    )
 
 
 def _claim_held(call: Call) -> Delivery | None:

@@ -3,7 +3,8 @@
 
 from datetime import UTC, datetime
 
-from graph_emulator.models import Call, CallState, Operation
+from graph_emulator import faults
+from graph_emulator.models import Call, CallState, FaultName, Operation
 
 BETA = Operation.Profile.BETA_RECORD
 V1 = Operation.Profile.V1
@@ -103,6 +104,40 @@ def call_notification(call: Call, change_type: str) -> dict:
     }
 
 
+# DTMF keys as Graph's tone enum names them.
+TONES = {
+    **{str(d): f"tone{d}" for d in range(10)},
+    "*": "star",
+    "#": "pound",
+    "A": "a",
+    "B": "b",
+    "C": "c",
+    "D": "d",
+}
+
+
+def tone_notification(call: Call, key: str) -> dict:
+    """A key the caller pressed, for a bot that subscribed to tones: the call `updated` with
+    toneInfo (tests/fixtures/graph/v1.0/notification-call-tone.json)."""
+    return {
+        "@odata.type": "#microsoft.graph.commsNotification",
+        "changeType": "updated",
+        "resource": app_call_path(call.id),
+        "resourceUrl": call_path(call.id),
+        "resourceData": {
+            "@odata.type": "#microsoft.graph.call",
+            "@odata.id": call_path(call.id),
+            "@odata.etag": f'W/"{call.etag}"',
+            "state": call.state,
+            "toneInfo": {
+                "@odata.type": "#microsoft.graph.toneInfo",
+                "sequenceId": call.tone_sequence,
+                "tone": TONES[key.upper()],
+            },
+        },
+    }
+
+
 def _recording_fields(op: Operation) -> tuple[str | None, str | None]:
     if not op.is_finished:
         return None, None
@@ -112,8 +147,35 @@ def _recording_fields(op: Operation) -> tuple[str | None, str | None]:
     return "", ""
 
 
+def _v1_completion_reason(op: Operation) -> dict:
+    """v1.0's documented recordOperation has no completionReason: resultInfo alone says how it
+    ended. Graph's cancel example is the exception; `v1_completion_reason` is the kinder switch
+    that names every ending."""
+    if not op.is_finished:
+        return {}
+    if op.completion_reason == "operationCanceled" or faults.is_on(FaultName.V1_COMPLETION_REASON):
+        return {"completionReason": op.completion_reason}
+    return {}
+
+
+PLAY_PROMPT_TYPE = "#microsoft.graph.playPromptOperation"
+
+
+def _play_prompt_data(op: Operation) -> dict:
+    """A playPromptOperation: status and resultInfo say how it went (no completionReason)."""
+    return {
+        "@odata.type": PLAY_PROMPT_TYPE,
+        "id": op.id,
+        "status": op.status,
+        "clientContext": op.client_context or None,
+        "resultInfo": result_info(op.result_code, op.result_subcode, op.result_message),
+    }
+
+
 def operation_resource(op: Operation, profile: str) -> dict:
     """The operation as the Graph API answers it (record POST, cancel, GET operation)."""
+    if op.kind == Operation.Kind.PLAY_PROMPT:
+        return _play_prompt_data(op)
     info = result_info(op.result_code, op.result_subcode, op.result_message)
     if profile == BETA:
         data = {
@@ -132,6 +194,14 @@ def operation_resource(op: Operation, profile: str) -> dict:
                 recordResourceAccessToken=token,
             )
         return data
+    if op.kind == Operation.Kind.SUBSCRIBE_TO_TONE:
+        return {
+            "@odata.type": "#microsoft.graph.subscribeToToneOperation",
+            "id": op.id,
+            "status": op.status,
+            "clientContext": op.client_context or None,
+            "resultInfo": info,
+        }
     if op.kind == Operation.Kind.CANCEL_MEDIA_PROCESSING:
         return {
             "@odata.type": "#microsoft.graph.cancelMediaProcessingOperation",
@@ -149,9 +219,8 @@ def operation_resource(op: Operation, profile: str) -> dict:
         "resultInfo": info,
         "recordingLocation": location,
         "recordingAccessToken": token,
+        **_v1_completion_reason(op),
     }
-    if op.is_finished:
-        data["completionReason"] = op.completion_reason
     return data
 
 
@@ -161,6 +230,8 @@ def operation_notification(op: Operation) -> dict:
     location, token = _recording_fields(op)
     info = result_info(op.result_code, op.result_subcode, op.result_message)
     app_path = f"{app_call_path(op.call_id)}/operations/{op.id}"
+    if op.kind == Operation.Kind.PLAY_PROMPT:
+        return _play_prompt_notification(op, app_path)
     if op.profile == BETA:
         return {
             "changeType": "deleted",
@@ -191,11 +262,32 @@ def operation_notification(op: Operation) -> dict:
             "id": op.id,
             "clientContext": op.client_context or None,
             "status": op.status,
-            "completionReason": op.completion_reason,
+            **_v1_completion_reason(op),
             "resultInfo": info,
             "recordingLocation": location,
             "recordingAccessToken": token,
         },
+    }
+
+
+def _play_prompt_notification(op: Operation, app_path: str) -> dict:
+    path = f"{call_path(op.call_id)}/operations/{op.id}"
+    data = _play_prompt_data(op)
+    odata_id = app_path if op.profile == BETA else path
+    resource_data = {
+        "@odata.type": data.pop("@odata.type"),
+        "@odata.id": odata_id,
+        "@odata.etag": f'W/"{op.etag}"',
+        **data,
+    }
+    if op.profile == BETA:
+        return {"changeType": "deleted", "resource": app_path, "resourceData": resource_data}
+    return {
+        "@odata.type": "#microsoft.graph.commsNotification",
+        "changeType": "deleted",
+        "resource": app_path,
+        "resourceUrl": path,
+        "resourceData": resource_data,
     }
 
 

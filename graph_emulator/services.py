@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connections
 from django.db.models import F
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from graph_emulator.engine import Outcome, canceled, cut
 from graph_emulator.errors import bad_request, call_not_found
 from graph_emulator.models import (
     LIVE_CALL_STATES,
+    MEDIA_KINDS,
     Call,
     CallState,
     FaultName,
@@ -40,9 +41,19 @@ ESTABLISH_DELAY = 0.5  # emulated seconds between establishing and established
 # plan, has lost its runner: the next request that touches its call settles it.
 OVERDUE_GRACE_SECONDS = 2.0
 LOST_RUNNER_SECONDS = 300.0
-ENDED = (200, 5001, "The conversation has ended.")
+# How the call ended, as its terminated notification says it (call-delete.md).
+END_RESULTS = {
+    Call.EndedBy.BOT: (7000, 10550, "The call was ended by the application."),
+    Call.EndedBy.CALLER: (200, 5002, "The call ended: all other participants left."),
+    Call.EndedBy.KEEPALIVE: (408, 8537, "The call was ended: no keepAlive was received in time."),
+}
 # Not documented by Graph for this case; the emulator's choice (README.md).
 NOT_ANSWERED = (408, 5002, "The call was not answered in time.")
+
+
+def keepalive_timeout() -> float:
+    """Emulated seconds a call lives without a keepAlive (Graph: 45 minutes)."""
+    return float(getattr(settings, "GRAPH_EMULATOR_KEEPALIVE_TIMEOUT", 45 * 60.0))
 
 
 def answer_timeout() -> float:
@@ -107,19 +118,45 @@ def _ring_timer(call_id: str) -> None:
 
 
 def _end_unanswered(call_id: str) -> bool:
-    code, subcode, message = NOT_ANSWERED
+    return _end_incoming(call_id, Call.EndedBy.RING_TIMEOUT, NOT_ANSWERED)
+
+
+def _end_incoming(call_id: str, by: str, result: tuple[int, int, str], **changes: object) -> bool:
+    """An incoming call ends without being answered: straight to terminated."""
+    code, subcode, message = result
     won = Call.objects.filter(pk=call_id, state=CallState.INCOMING).update(
         state=CallState.TERMINATED,
-        ended_by=Call.EndedBy.RING_TIMEOUT,
+        ended_by=by,
         ended_at=timezone.now(),
         result_code=code,
         result_subcode=subcode,
         result_message=message,
         etag=F("etag") + 1,
+        **changes,
     )
     if won:
-        background.spawn_on_commit(_notify_call, call_id, "deleted", name=f"missed-{call_id}")
+        background.wake(f"ring:{call_id}")
+        background.spawn_on_commit(_notify_call, call_id, "deleted", name=f"ended-{call_id}")
     return bool(won)
+
+
+# Graph documents no resultInfo for a rejected call; the emulator's choice (README.md): the
+# SIP status each reason stands for.
+REJECTED = {
+    "none": (603, 0, "The call was rejected by the application."),
+    "busy": (486, 0, "The call was rejected by the application: busy."),
+    "forbidden": (403, 0, "The call was rejected by the application: forbidden."),
+}
+
+
+def reject_call(*, call: Call, reason: str, callback_uri: str = "") -> None:
+    """The bot rejects an incoming call: it ends at once, with a terminated notification (to
+    `callback_uri` when given)."""
+    if call.state != CallState.INCOMING:
+        raise bad_request(f"The call is {call.state}: only an incoming call can be rejected.")
+    changes = {"callback_url": callback_uri} if callback_uri else {}
+    if not _end_incoming(call.id, Call.EndedBy.REJECTED, REJECTED[reason], **changes):
+        raise bad_request("The call was answered or ended while this request ran.")
 
 
 def _notify_call(call_id: str, change_type: str) -> None:
@@ -144,6 +181,8 @@ def find_live_call(call_id: str) -> Call:
         call.refresh_from_db()
     if not call.is_live:
         raise call_not_found()
+    if _end_if_keepalive_missed(call):
+        raise call_not_found()
     settle_overdue(call)
     return call
 
@@ -154,16 +193,54 @@ def answer_call(*, call: Call, callback_uri: str) -> None:
     if clock.emulated_since(call.created_at) > answer_timeout():
         _end_unanswered(call.id)
         raise call_not_found()
+    now = timezone.now()
     won = Call.objects.filter(pk=call.pk, state=CallState.INCOMING).update(
         state=CallState.ESTABLISHING,
         callback_url=callback_uri,
-        answered_at=timezone.now(),
+        answered_at=now,
+        keepalive_at=now,
         etag=F("etag") + 1,
     )
     if not won:
         raise bad_request("The call was answered or ended while this request ran.")
     background.wake(f"ring:{call.id}")
     background.spawn_on_commit(_establish, call.id, name=f"establish-{call.id}")
+    background.spawn_on_commit(_keepalive_watch, call.id, name=f"keepalive-{call.id}", watcher=True)
+
+
+def keep_alive(*, call: Call) -> None:
+    """The bot's keepAlive: the call lives another `keepalive_timeout()` from now."""
+    Call.objects.filter(pk=call.pk).update(keepalive_at=timezone.now())
+
+
+def _end_if_keepalive_missed(call: Call) -> bool:
+    """End an answered call whose last keepAlive is too old: True if this ended it."""
+    if call.keepalive_at is None or not call.is_live:
+        return False
+    if clock.emulated_since(call.keepalive_at) <= keepalive_timeout():
+        return False
+    # Conditional on the keepAlive time read, so one that arrives meanwhile saves the call.
+    if not _start_ending(call.id, Call.EndedBy.KEEPALIVE, keepalive_at=call.keepalive_at):
+        return False
+    background.spawn_on_commit(end_call, call.id, name=f"keepalive-end-{call.id}")
+    return True
+
+
+# Real seconds between a watcher's looks at its call: it notices a call ended elsewhere.
+KEEPALIVE_POLL_SECONDS = 1.0
+
+
+def _keepalive_watch(call_id: str) -> None:
+    """Ends the call when its keepAlive is overdue; exits once the call is over."""
+    while True:
+        call = Call.objects.filter(pk=call_id).first()
+        if call is None or not call.is_live or _end_if_keepalive_missed(call):
+            return
+        due = keepalive_timeout() - clock.emulated_since(call.keepalive_at)
+        # No connection is held while asleep (tests flush the database meanwhile).
+        connections.close_all()
+        if background.sleep_unless_stopped(min(clock.to_real(due) + 0.01, KEEPALIVE_POLL_SECONDS)):
+            return
 
 
 def _establish(call_id: str) -> None:
@@ -187,8 +264,8 @@ def caller_hangs_up(call_id: str) -> None:
         end_call(call_id)
 
 
-def _start_ending(call_id: str, by: str) -> bool:
-    won = Call.objects.filter(pk=call_id, state__in=LIVE_CALL_STATES).update(
+def _start_ending(call_id: str, by: str, **conditions: object) -> bool:
+    won = Call.objects.filter(pk=call_id, state__in=LIVE_CALL_STATES, **conditions).update(
         state=CallState.TERMINATING,
         ended_by=by,
         ended_at=timezone.now(),
@@ -201,12 +278,11 @@ def _start_ending(call_id: str, by: str) -> bool:
 
 def end_call(call_id: str) -> None:
     """After `_start_ending`: settle a running recording, then terminating, terminated."""
-    for op in Operation.objects.filter(
-        call_id=call_id, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
-    ):
+    for op in reversed(list(_active_media(call_id))):
         finish_operation(op.id, outcome_at_hangup(op), after_hangup=True)
     _notify_call(call_id, "updated")
-    code, subcode, message = ENDED
+    ended_by = Call.objects.values_list("ended_by", flat=True).get(pk=call_id)
+    code, subcode, message = END_RESULTS[ended_by]
     if Call.objects.filter(pk=call_id, state=CallState.TERMINATING).update(
         state=CallState.TERMINATED,
         result_code=code,
@@ -223,50 +299,112 @@ def end_call(call_id: str) -> None:
 def start_record(
     *, call: Call, profile: str, params: dict, location_for: Callable[[str], str]
 ) -> Operation:
-    if call.state != CallState.ESTABLISHED:
-        raise bad_request(
-            f"The call is {call.state}; record works only on an established call. "
-            "Wait for its 'established' notification."
-        )
-    op_id = str(uuid.uuid4())
-    op = Operation(
-        id=op_id,
+    """A record action: it runs now, or after the media operations queued before it."""
+    return start_media_operation(
         call=call,
         profile=profile,
         kind=Operation.Kind.RECORD,
+        params=params,
+        recording_location=location_for,
+    )
+
+
+def start_media_operation(
+    *,
+    call: Call,
+    profile: str,
+    kind: str,
+    params: dict,
+    recording_location: Callable[[str], str] | None = None,
+) -> Operation:
+    """Queue a media operation (record, playPrompt) on the call. Graph runs them one at a time
+    in the order they came; `bargeInAllowed` on the new one cancels the running and queued
+    ones first, so it starts at once."""
+    if call.state != CallState.ESTABLISHED:
+        raise bad_request(
+            f"The call is {call.state}; {kind} works only on an established call. "
+            "Wait for its 'established' notification."
+        )
+    if params.get("bargeInAllowed"):
+        _cancel_media(call, reason="a later operation barged in")
+    op_id = str(uuid.uuid4())
+    op = Operation.objects.create(
+        id=op_id,
+        call=call,
+        profile=profile,
+        kind=kind,
         status=OperationStatus.RUNNING,
         client_context=params.get("clientContext", ""),
         parameters=params,
-        recording_location=location_for(op_id),
-        access_token=secrets.token_urlsafe(32),
+        recording_location=recording_location(op_id) if recording_location else "",
+        access_token=secrets.token_urlsafe(32) if kind == Operation.Kind.RECORD else "",
     )
-    try:
-        with transaction.atomic():
-            op.save(force_insert=True)
-    except IntegrityError:
-        running = Operation.objects.filter(
-            call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
-        ).first()
-        which = f" ({running.id})" if running else ""
-        raise bad_request(
-            f"A record operation{which} is already running on this call. Wait for its "
-            "completion notification, or cancel it with cancelMediaProcessing."
-        ) from None
-    background.spawn_on_commit(run_record_operation, op.id, name=f"record-{op.id}")
+    background.spawn_on_commit(run_media_operation, op.id, name=f"{kind}-{op.id}")
     return op
 
 
-def run_record_operation(op_id: str) -> None:
-    """A record operation's background thread: the runner plays it out, and an operation
-    that reaches its planned end is settled as planned."""
-    outcome = runner.play_record_operation(op_id)
+def run_media_operation(op_id: str) -> None:
+    """A media operation's background thread: it waits for its turn, the runner plays it out,
+    and an operation that reaches its planned end is settled as planned."""
+    if not runner.wait_for_turn(op_id):
+        return
+    outcome = runner.play_operation(op_id, on_start=_start_tone_reports)
     if outcome is not None:
         complete_as_planned(op_id, outcome)
 
 
+def subscribe_to_tone(*, call: Call, profile: str, client_context: str) -> Operation:
+    """From now on the caller's keys arrive as toneInfo notifications. Completes at once."""
+    Call.objects.filter(pk=call.pk).update(tone_subscribed=True)
+    return Operation.objects.create(
+        call=call,
+        profile=profile,
+        kind=Operation.Kind.SUBSCRIBE_TO_TONE,
+        status=OperationStatus.COMPLETED,
+        client_context=client_context,
+        result_code=200,
+        result_subcode=0,
+        result_message="Action completed successfully.",
+        completed_at=timezone.now(),
+    )
+
+
+def _start_tone_reports(op_id: str, outcome: Outcome) -> None:
+    if outcome.keys:
+        background.spawn(_report_tones, op_id, outcome, name=f"tones-{op_id}")
+
+
+def _report_tones(op_id: str, outcome: Outcome) -> None:
+    """The caller presses keys only inside a media operation's timeline (the script plays
+    per operation): each one reaches a subscribed bot when the key ends."""
+    op = Operation.objects.get(pk=op_id)
+    started = time.monotonic()
+    for at, key in outcome.keys:
+        if background.sleep_unless_stopped(started + clock.to_real(at) - time.monotonic()):
+            return
+        op.refresh_from_db()
+        call = Call.objects.get(pk=op.call_id)
+        # A key after the operation ended early (cancel, hang-up) was never pressed.
+        ended_early = (
+            op.is_finished and clock.emulated_since(op.timeline_started_at, op.completed_at) < at
+        )
+        if ended_early or not call.is_live:
+            return
+        if not call.tone_subscribed:
+            continue
+        Call.objects.filter(pk=call.pk).update(tone_sequence=F("tone_sequence") + 1)
+        call.refresh_from_db()
+        notifications.notify(
+            call=call,
+            notification=payloads.tone_notification(call, key),
+            summary=f"tone {key}",
+        )
+
+
 def cancel_media_processing(*, call: Call, profile: str, client_context: str) -> Operation:
-    """Cancel what runs on the call. Answers a completed cancel operation; each cancelled
-    record operation fails with operationCanceled and gets its own notification."""
+    """Cancel what runs on the call and everything queued. Answers a completed cancel
+    operation; each cancelled operation fails with operationCanceled and gets its own
+    notification."""
     now = timezone.now()
     cancel_op = Operation.objects.create(
         call=call,
@@ -276,15 +414,25 @@ def cancel_media_processing(*, call: Call, profile: str, client_context: str) ->
         client_context=client_context,
         completed_at=now,
     )
-    for op in Operation.objects.filter(
-        call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
-    ):
+    _cancel_media(call, reason="cancelMediaProcessing")
+    return cancel_op
+
+
+def _cancel_media(call: Call, *, reason: str) -> None:
+    # The last queued first, so none of them gets its turn while the ones ahead are settled.
+    for op in reversed(list(_active_media(call.id))):
         elapsed = clock.emulated_since(op.timeline_started_at) if op.timeline_started_at else 0
         # Settled now, so the operation reads failed as soon as this request answers;
         # the notification follows from a thread.
-        if finish_operation(op.id, canceled(min(elapsed, 1e9)), send=False):
+        if finish_operation(op.id, canceled(min(elapsed, 1e9), why=reason), send=False):
             background.spawn_on_commit(send_completion, op.id, False, name=f"cancelled-{op.id}")
-    return cancel_op
+
+
+def _active_media(call_id: str):
+    """The running media operation and the queued ones, in their order."""
+    return Operation.objects.filter(
+        call_id=call_id, kind__in=MEDIA_KINDS, status=OperationStatus.RUNNING
+    ).order_by("created_at", "id")
 
 
 def complete_as_planned(op_id: str, outcome: Outcome) -> bool:
@@ -299,10 +447,12 @@ def settle_overdue(call: Call) -> None:
     """Finish record operations whose runner is gone (the server restarted mid-recording):
     their plan says when they end, and that time is well past."""
     now = timezone.now()
-    running = Operation.objects.filter(
-        call=call, kind=Operation.Kind.RECORD, status=OperationStatus.RUNNING
-    )
-    for op in running:
+    turn_since = None  # when the operation at the head of the queue got its turn
+    for op in _active_media(call.id):
+        if turn_since is None:
+            turn_since = max(op.created_at, _last_media_end(call.id) or op.created_at)
+        else:
+            break  # the queued ones wait their turn
         if op.plan and op.timeline_started_at:
             outcome = Outcome.from_json(op.plan)
             real = clock.to_real(outcome.ends_at) + OVERDUE_GRACE_SECONDS
@@ -310,9 +460,18 @@ def settle_overdue(call: Call) -> None:
                 background.spawn_on_commit(
                     complete_as_planned, op.id, outcome, name=f"overdue-{op.id}"
                 )
-        elif now > op.created_at + timedelta(seconds=LOST_RUNNER_SECONDS):
+        elif now > turn_since + timedelta(seconds=LOST_RUNNER_SECONDS):
             lost = Outcome("unspecifiedError", 0.0, detail="the media platform lost it")
             background.spawn_on_commit(finish_operation, op.id, lost, name=f"lost-{op.id}")
+
+
+def _last_media_end(call_id: str):
+    return (
+        Operation.objects.filter(call_id=call_id, kind__in=MEDIA_KINDS, completed_at__isnull=False)
+        .order_by("-completed_at")
+        .values_list("completed_at", flat=True)
+        .first()
+    )
 
 
 def outcome_at_hangup(op: Operation) -> Outcome:
@@ -330,7 +489,8 @@ def finish_operation(
     if op is None:
         return False
     part = None
-    if outcome.has_recording:
+    records = op.kind == Operation.Kind.RECORD and outcome.has_recording
+    if records:
         # Written before the conditional update and renamed only by the winner, so a
         # recording is complete the moment its operation reads completed.
         part = recordings_dir() / f"{op_id}.{uuid.uuid4().hex}.part"
@@ -338,7 +498,7 @@ def finish_operation(
         write_wav(part, chunks if outcome.record_start is not None else iter(()))
     now = timezone.now()
     expires = None
-    if outcome.has_recording:
+    if records:
         expires = now + timedelta(seconds=float(settings.GRAPH_EMULATOR_RECORDING_LIFETIME))
         if faults.take(FaultName.EXPIRE_LINKS) is not None:
             expires = now
@@ -349,8 +509,8 @@ def finish_operation(
         result_code=result.code,
         result_subcode=result.subcode,
         result_message=outcome.message,
-        recording_file=f"{op_id}.wav" if outcome.has_recording else "",
-        recording_seconds=outcome.recorded_seconds if outcome.has_recording else None,
+        recording_file=f"{op_id}.wav" if records else "",
+        recording_seconds=outcome.recorded_seconds if records else None,
         expires_at=expires,
         plan=outcome.to_json(),
         completed_at=now,
@@ -364,6 +524,10 @@ def finish_operation(
     if part:
         part.replace(recordings_dir() / f"{op_id}.wav")
     background.wake(op_id)
+    # The next queued operation's turn (one waiting in another process notices by polling).
+    head = _active_media(op.call_id).first()
+    if head is not None:
+        background.wake(f"turn:{head.id}")
     purge_expired_recordings()
     if send:
         send_completion(op_id, after_hangup)
@@ -375,11 +539,13 @@ def send_completion(op_id: str, after_hangup: bool) -> None:
     kwargs = {
         "call": op.call,
         "notification": payloads.operation_notification(op),
-        "summary": f"record {op.status}: {op.completion_reason}",
+        "summary": f"{op.kind} {op.status}: {op.completion_reason}",
         "operation_id": op.id,
         "profile": op.profile,
     }
-    if after_hangup and faults.take(FaultName.LOSE_COMPLETION_ON_HANGUP) is not None:
+    # Graph sends no completion for a media operation the hang-up ended: the call's
+    # terminated notification is the only word. `complete_on_hangup` is the kinder variant.
+    if after_hangup and faults.take(FaultName.COMPLETE_ON_HANGUP) is None:
         notifications.record_lost(**kwargs)
         return
     notifications.notify(**kwargs)

@@ -10,17 +10,22 @@ import hashlib
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from graph_emulator.models import SigningKey
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
-NOTIFICATION_ISSUER = "https://graph.microsoft.com"
+# Graph signs its notification tokens as the Bot Framework does, and publishes its keys under
+# that issuer's OpenID configuration.
+NOTIFICATION_ISSUER = "https://api.botframework.com"
 APP_TOKEN_SECONDS = 3599
 NOTIFICATION_TOKEN_SECONDS = 3600
 APP_ROLES = ["Calls.AccessMedia.All", "Calls.Initiate.All", "Calls.JoinGroupCall.All"]
@@ -66,10 +71,51 @@ def current_key() -> tuple[str, rsa.RSAPrivateKey]:
     return row.kid, key
 
 
+_certificates: dict[str, bytes] = {}  # kid -> DER
+
+
+def certificate(kid: str, key: rsa.RSAPrivateKey) -> bytes:
+    """A self-signed certificate for the key (DER), as Graph's keys carry in `x5c`.
+
+    Every field is fixed by the key (serial from the kid, fixed validity) and RSA PKCS#1 v1.5
+    signatures are deterministic, so every process publishes the same certificate.
+    """
+    with _lock:
+        der = _certificates.get(kid)
+    if der is not None:
+        return der
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Graph emulator {kid}")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(int.from_bytes(hashlib.sha256(kid.encode()).digest()[:16], "big") >> 1)
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2100, 1, 1, tzinfo=UTC))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    with _lock:
+        _certificates[kid] = der
+    return der
+
+
 def jwks() -> dict:
     kid, key = current_key()
     jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    der = certificate(kid, key)
+    jwk.update(
+        {
+            "kid": kid,
+            "use": "sig",
+            "alg": "RS256",
+            # The chain is the one self-signed certificate (standard base64, per RFC 7517).
+            "x5c": [base64.b64encode(der).decode()],
+            "x5t": base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("="),  # noqa: S324
+        }
+    )
     return {"keys": [jwk]}
 
 

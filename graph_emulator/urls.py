@@ -3,6 +3,7 @@ README.md in this package)."""
 
 from django.urls import path, re_path
 
+from graph_emulator.models import Operation
 from graph_emulator.views import azure_ad, control, graph, media
 
 app_name = "graph_emulator"
@@ -16,6 +17,14 @@ def _call_routes(prefix: str, name_prefix: str) -> list:
     return [
         re_path(rf"{base}$", graph.call_detail, name=f"{name_prefix}call"),
         re_path(rf"{base}/answer$", graph.answer, name=f"{name_prefix}call-answer"),
+        re_path(rf"{base}/keepAlive$", graph.keep_alive, name=f"{name_prefix}call-keep-alive"),
+        re_path(rf"{base}/reject$", graph.reject, name=f"{name_prefix}call-reject"),
+        re_path(
+            rf"{base}/subscribeToTone$",
+            graph.subscribe_to_tone,
+            name=f"{name_prefix}call-subscribe-to-tone",
+        ),
+        re_path(rf"{base}/playPrompt$", graph.play_prompt, name=f"{name_prefix}call-play-prompt"),
         re_path(
             rf"{base}/cancelMediaProcessing$",
             graph.cancel_media_processing,
@@ -58,6 +67,13 @@ urlpatterns = [
         rf"^(?P<version>v1\.0)/communications/calls/{CALL}/recordResponse$",
         graph.record,
         name="record-response",
+    ),
+    # The current beta has recordResponse too, in v1.0's shape.
+    re_path(
+        rf"^(?P<version>beta)/communications/calls/{CALL}/recordResponse$",
+        graph.record,
+        {"profile": Operation.Profile.V1},
+        name="beta-record-response",
     ),
     # Graph: the call and its operations, both versions; beta also under its old /app/calls
     *_call_routes(rf"{VERSION}/communications/calls", ""),

@@ -4,30 +4,14 @@
 GraphProblem 400 naming every problem it found, in sentences.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from graph_emulator.errors import bad_request
+from graph_emulator.errors import GraphProblem, bad_request
+from graph_emulator.limits import LIMITS, PLAY_PROMPT_MAX_PROMPTS, SILENCE_PROMPT, Limits
 from graph_emulator.models import Operation
 from graph_emulator.script import DTMF_KEYS
-
-MEDIA_PROMPT = "#microsoft.graph.mediaPrompt"
-SILENCE_PROMPT = "#microsoft.graph.silencePrompt"
-CLIENT_CONTEXT_MAX = 256
-DEFAULT_TIMEOUT = 5
-
-
-@dataclass(frozen=True)
-class Limits:
-    type_name: str
-    fields: frozenset[str]
-    prompt_types: tuple[str, ...]
-    max_prompts: int
-    loop: bool
-    max_duration: int
-    max_silence: int  # for both silence timeouts
-
 
 COMMON_FIELDS = frozenset(
     {
@@ -42,31 +26,26 @@ COMMON_FIELDS = frozenset(
     }
 )
 
-LIMITS = {
-    Operation.Profile.BETA_RECORD: Limits(
-        type_name="microsoft.graph.record",
-        fields=COMMON_FIELDS | {"streamWhileRecording", "recordingFormat"},
-        prompt_types=(MEDIA_PROMPT, SILENCE_PROMPT),
-        # Graph's beta documents no number; the emulator allows 20.
-        max_prompts=20,
-        loop=True,
-        max_duration=1800,
-        max_silence=300,
+
+@dataclass(frozen=True)
+class Shape:
+    """What a request body may hold: its type's name, its properties, and the limits."""
+
+    type_name: str
+    fields: frozenset[str]
+    limits: Limits
+
+
+SHAPES = {
+    Operation.Profile.BETA_RECORD: Shape(
+        "microsoft.graph.record",
+        COMMON_FIELDS | {"streamWhileRecording", "recordingFormat"},
+        LIMITS[Operation.Profile.BETA_RECORD],
     ),
-    Operation.Profile.V1: Limits(
-        type_name="microsoft.graph.recordResponse",
-        fields=COMMON_FIELDS,
-        prompt_types=(MEDIA_PROMPT,),
-        max_prompts=1,
-        loop=False,
-        max_duration=120,
-        max_silence=120,
+    Operation.Profile.V1: Shape(
+        "microsoft.graph.recordResponse", COMMON_FIELDS, LIMITS[Operation.Profile.V1]
     ),
 }
-MAX_LOOP = 100
-MAX_SILENCE_PROMPT_MS = 300_000
-MAX_STOP_TONES = 16
-MAX_STOP_TONE_KEYS = 4
 
 
 def _is_int(value: Any) -> bool:
@@ -88,6 +67,7 @@ def _check_bool(problems: list[str], name: str, value: Any) -> bool | None:
 
 
 def _prompt(problems: list[str], index: int, prompt: Any, limits: Limits) -> dict | None:
+    """One prompt, numbered from 0 like Graph's errors (`prompts[0]`)."""
     where = f"prompts[{index}]"
     if not isinstance(prompt, dict):
         problems.append(f"{where} must be an object.")
@@ -100,12 +80,12 @@ def _prompt(problems: list[str], index: int, prompt: Any, limits: Limits) -> dic
     if kind == SILENCE_PROMPT:
         allowed_keys = {"@odata.type", "duration"}
     else:
-        allowed_keys = {"@odata.type", "mediaInfo"} | ({"loop"} if limits.loop else set())
+        allowed_keys = {"@odata.type", "mediaInfo"} | ({"loop"} if limits.max_loop else set())
     for key in sorted(set(prompt) - allowed_keys):
         problems.append(f"The property '{key}' does not exist on type '{kind.lstrip('#')}'.")
     if kind == SILENCE_PROMPT:
         ms = _check_int(
-            problems, f"{where}.duration", prompt.get("duration"), 1, MAX_SILENCE_PROMPT_MS
+            problems, f"{where}.duration", prompt.get("duration"), 1, limits.max_silence_prompt_ms
         )
         return {"kind": "silence", "ms": ms} if ms is not None else None
     info = prompt.get("mediaInfo")
@@ -121,21 +101,22 @@ def _prompt(problems: list[str], index: int, prompt: Any, limits: Limits) -> dic
     if resource_id is not None and not isinstance(resource_id, str):
         problems.append(f"{where}.mediaInfo.resourceId must be a string.")
     loop = 1
-    if "loop" in prompt and limits.loop:
+    if "loop" in prompt and limits.max_loop:
         # 0 and 1 both play the prompt once.
-        value = _check_int(problems, f"{where}.loop", prompt["loop"], 0, MAX_LOOP)
+        value = _check_int(problems, f"{where}.loop", prompt["loop"], 0, limits.max_loop)
         loop = max(1, value or 1)
     return {"kind": "media", "uri": uri, "resourceId": resource_id or "", "loop": loop}
 
 
 def validate_record_body(body: Any, profile: str) -> dict:
-    limits = LIMITS[profile]
+    shape = SHAPES[profile]
+    limits = shape.limits
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
     problems: list[str] = []
     for key in sorted(body):
-        if not key.startswith("@") and key not in limits.fields:
-            problems.append(f"The property '{key}' does not exist on type '{limits.type_name}'.")
+        if not key.startswith("@") and key not in shape.fields:
+            problems.append(f"The property '{key}' does not exist on type '{shape.type_name}'.")
 
     prompts = body.get("prompts")
     clean_prompts: list[dict] = []
@@ -157,39 +138,37 @@ def validate_record_body(body: Any, profile: str) -> dict:
         value = body.get(name)
         params[name] = default if value is None else _check_bool(problems, name, value)
     for name, high in (
-        ("initialSilenceTimeoutInSeconds", limits.max_silence),
-        ("maxSilenceTimeoutInSeconds", limits.max_silence),
-        ("maxRecordDurationInSeconds", limits.max_duration),
+        ("initialSilenceTimeoutInSeconds", limits.max_silence_timeout_seconds),
+        ("maxSilenceTimeoutInSeconds", limits.max_silence_timeout_seconds),
+        ("maxRecordDurationInSeconds", limits.max_record_duration_seconds),
     ):
         value = body.get(name)
-        params[name] = (
-            DEFAULT_TIMEOUT if value is None else _check_int(problems, name, value, 1, high)
-        )
+        default = limits.default_timeout_seconds
+        params[name] = default if value is None else _check_int(problems, name, value, 1, high)
 
     tones = body.get("stopTones")
     params["stopTones"] = []
     if tones is not None:
-        if not isinstance(tones, list) or len(tones) > MAX_STOP_TONES:
-            problems.append(f"stopTones must be a list of at most {MAX_STOP_TONES} strings.")
+        if not isinstance(tones, list) or len(tones) > limits.max_stop_tones:
+            problems.append(f"stopTones must be a list of at most {limits.max_stop_tones} strings.")
         else:
             for tone in tones:
-                ok = isinstance(tone, str) and 1 <= len(tone) <= MAX_STOP_TONE_KEYS
+                ok = isinstance(tone, str) and 1 <= len(tone) <= limits.max_stop_tone_keys
                 if not ok or any(key not in DTMF_KEYS for key in tone.upper()):
                     problems.append(
-                        f"stopTones: {tone!r} is not a tone; use 1 to {MAX_STOP_TONE_KEYS} of "
-                        "the keys 0-9 * # A-D."
+                        f"stopTones: {tone!r} is not a tone; a stop tone is one DTMF key of "
+                        "0-9 * # A-D (a sequence such as '11' is not a tone)."
                     )
                 else:
                     params["stopTones"].append(tone.upper())
 
-    context = body.get("clientContext")
-    if context is not None and (not isinstance(context, str) or len(context) > CLIENT_CONTEXT_MAX):
-        problems.append(
-            f"clientContext must be a string of at most {CLIENT_CONTEXT_MAX} characters."
-        )
-    params["clientContext"] = context if isinstance(context, str) else ""
+    try:
+        params["clientContext"] = validate_client_context(body, profile)
+    except GraphProblem as problem:
+        problems.append(problem.message)
+        params["clientContext"] = ""
 
-    if "streamWhileRecording" in limits.fields:
+    if "streamWhileRecording" in shape.fields:
         value = body.get("streamWhileRecording")
         params["streamWhileRecording"] = (
             False if value is None else _check_bool(problems, "streamWhileRecording", value)
@@ -204,12 +183,47 @@ def validate_record_body(body: Any, profile: str) -> dict:
     return params
 
 
-def validate_client_context(body: dict) -> str:
+def validate_client_context(body: dict, profile: str = Operation.Profile.V1) -> str:
+    most = LIMITS[profile].max_client_context
     context = body.get("clientContext")
     if context is None:
         return ""
-    if not isinstance(context, str) or len(context) > CLIENT_CONTEXT_MAX:
-        raise bad_request(
-            f"clientContext must be a string of at most {CLIENT_CONTEXT_MAX} characters."
-        )
+    if not isinstance(context, str) or len(context) > most:
+        raise bad_request(f"clientContext must be a string of at most {most} characters.")
     return context
+
+
+PLAY_PROMPT_FIELDS = frozenset({"prompts", "clientContext"})
+
+
+def validate_play_prompt_body(body: Any, profile: str) -> dict:
+    """`{prompts: [mediaPrompt, ...], clientContext}`: the prompts in the record action's
+    rules for the profile (v1.0: media prompts without loop; beta: also silence, and loop)."""
+    limits = replace(LIMITS[profile], max_prompts=PLAY_PROMPT_MAX_PROMPTS)
+    shape = Shape("microsoft.graph.playPrompt", PLAY_PROMPT_FIELDS, limits)
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    problems = [
+        f"The property '{key}' does not exist on type '{shape.type_name}'."
+        for key in sorted(body)
+        if not key.startswith("@") and key not in shape.fields
+    ]
+    prompts = body.get("prompts")
+    clean: list[dict] = []
+    if not isinstance(prompts, list) or not prompts:
+        problems.append("prompts must be a list of at least one prompt.")
+    elif len(prompts) > limits.max_prompts:
+        problems.append(f"playPrompt accepts at most {limits.max_prompts} prompts.")
+    else:
+        for index, prompt in enumerate(prompts):
+            item = _prompt(problems, index, prompt, limits)
+            if item:
+                clean.append(item)
+    context = ""
+    try:
+        context = validate_client_context(body, profile)
+    except GraphProblem as problem:
+        problems.append(problem.message)
+    if problems:
+        raise bad_request(" ".join(problems))
+    return {"prompts": clean, "clientContext": context}

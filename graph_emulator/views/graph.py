@@ -1,6 +1,7 @@
-"""Graph (beta and v1.0): the record actions, cancelMediaProcessing, and the call and its
-operations. Every route needs an app token from the Azure AD routes and answers Graph's
-error bodies; state changes live in services.py.
+"""Graph (beta and v1.0): the media actions (record, recordResponse, playPrompt,
+cancelMediaProcessing, subscribeToTone), the call's own actions (answer, reject, keepAlive,
+DELETE) and its operations. Every route needs an app token from the Azure AD routes and
+answers Graph's error bodies; state changes live in services.py.
 """
 
 import functools
@@ -19,7 +20,11 @@ from graph_emulator import faults, payloads, services, signing
 from graph_emulator.errors import GraphProblem, bad_request, error_response
 from graph_emulator.models import FaultName, Operation
 from graph_emulator.transport import NotLoopback, check_loopback
-from graph_emulator.validation import validate_client_context, validate_record_body
+from graph_emulator.validation import (
+    validate_client_context,
+    validate_play_prompt_body,
+    validate_record_body,
+)
 from graph_emulator.views.common import bearer_token, recording_location_for
 
 PROFILE_OF_VERSION = {"beta": Operation.Profile.BETA_RECORD, "v1.0": Operation.Profile.V1}
@@ -120,26 +125,40 @@ def _operation_url(request: HttpRequest, version: str, call_id: str, op_id: str)
     return request.build_absolute_uri(path)
 
 
+def _operation_response(
+    request: HttpRequest, version: str, op: Operation, profile: str | None = None
+) -> JsonResponse:
+    """An action's answer: the operation, and where to read it (`Location`, in both eras)."""
+    response = JsonResponse(payloads.operation_resource(op, profile or PROFILE_OF_VERSION[version]))
+    response["Location"] = _operation_url(request, version, op.call_id, op.id)
+    return response
+
+
 # --- Routes ---------------------------------------------------------------------------------
 
 
 @graph_route("POST")
-def record(request: HttpRequest, version: str, call_id: str, app_id: str | None = None):
+def record(
+    request: HttpRequest,
+    version: str,
+    call_id: str,
+    app_id: str | None = None,
+    profile: str | None = None,
+):
+    """`record` (beta) and `recordResponse` (v1.0, and the current beta, in v1.0's shape:
+    the route passes that profile)."""
     if app_id is not None and app_id.lower() != settings.EMULATOR_CLIENT_ID.lower():
         raise GraphProblem(
             404, "Request_ResourceNotFound", f"Application '{app_id}' was not found."
         )
-    profile = PROFILE_OF_VERSION[version]
+    profile = profile or PROFILE_OF_VERSION[version]
     body = _json_body(request)
     call = services.find_live_call(call_id)
     params = validate_record_body(body, profile)
     op = services.start_record(
         call=call, profile=profile, params=params, location_for=recording_location_for(request)
     )
-    response = JsonResponse(payloads.operation_resource(op, profile))
-    if profile == Operation.Profile.V1:
-        response["Location"] = _operation_url(request, version, call.id, op.id)
-    return response
+    return _operation_response(request, version, op, profile)
 
 
 @graph_route("POST")
@@ -149,10 +168,7 @@ def cancel_media_processing(request: HttpRequest, version: str, call_id: str):
     call = services.find_live_call(call_id)
     context = validate_client_context(body)
     op = services.cancel_media_processing(call=call, profile=profile, client_context=context)
-    response = JsonResponse(payloads.operation_resource(op, profile))
-    if profile == Operation.Profile.V1:
-        response["Location"] = _operation_url(request, version, call.id, op.id)
-    return response
+    return _operation_response(request, version, op)
 
 
 @graph_route("GET", "DELETE")
@@ -195,6 +211,65 @@ def answer(request: HttpRequest, version: str, call_id: str):
     return HttpResponse(status=202)
 
 
+@graph_route("POST")
+def play_prompt(request: HttpRequest, version: str, call_id: str):
+    profile = PROFILE_OF_VERSION[version]
+    body = _json_body(request)
+    call = services.find_live_call(call_id)
+    params = validate_play_prompt_body(body, profile)
+    op = services.start_media_operation(
+        call=call, profile=profile, kind=Operation.Kind.PLAY_PROMPT, params=params
+    )
+    return _operation_response(request, version, op)
+
+
+@graph_route("POST")
+def subscribe_to_tone(request: HttpRequest, version: str, call_id: str):
+    body = _json_body(request, required=False)
+    call = services.find_live_call(call_id)
+    context = validate_client_context(body)
+    op = services.subscribe_to_tone(
+        call=call, profile=PROFILE_OF_VERSION[version], client_context=context
+    )
+    return _operation_response(request, version, op)
+
+
+REJECT_REASONS = ("none", "busy", "forbidden")
+
+
+@graph_route("POST")
+def reject(request: HttpRequest, version: str, call_id: str):
+    body = _json_body(request, required=False)
+    call = services.find_live_call(call_id)
+    problems = [
+        f"The property '{key}' does not exist on type 'microsoft.graph.reject'."
+        for key in sorted(body)
+        if not key.startswith("@") and key not in ("reason", "callbackUri")
+    ]
+    reason = body.get("reason") or "none"
+    if reason not in REJECT_REASONS:
+        problems.append(f"reason must be one of none, busy, forbidden (got {reason!r}).")
+    callback_uri = body.get("callbackUri") or ""
+    if not isinstance(callback_uri, str):
+        problems.append("callbackUri must be a URL.")
+    if problems:
+        raise bad_request(" ".join(problems))
+    if callback_uri:
+        try:
+            check_loopback(callback_uri)
+        except NotLoopback as err:
+            raise bad_request(f"callbackUri refused: {err}.") from err
+    services.reject_call(call=call, reason=reason, callback_uri=callback_uri)
+    return HttpResponse(status=202)
+
+
+@graph_route("POST")
+def keep_alive(request: HttpRequest, version: str, call_id: str):
+    call = services.find_live_call(call_id)
+    services.keep_alive(call=call)
+    return HttpResponse(status=200)
+
+
 @graph_route("GET")
 def operation_detail(request: HttpRequest, version: str, call_id: str, operation_id: str):
     call = services.find_live_call(call_id)
@@ -203,7 +278,9 @@ def operation_detail(request: HttpRequest, version: str, call_id: str, operation
         raise GraphProblem(
             404, "itemNotFound", f"Operation '{operation_id}' not found on this call."
         )
-    return JsonResponse(payloads.operation_resource(op, PROFILE_OF_VERSION[version]))
+    # Beta shows an operation in the shape it was made in (its recordResponse is v1.0's).
+    profile = op.profile if version == "beta" else PROFILE_OF_VERSION[version]
+    return JsonResponse(payloads.operation_resource(op, profile))
 
 
 @graph_route("GET", "POST", "PUT", "PATCH", "DELETE")

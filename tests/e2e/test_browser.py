@@ -11,6 +11,7 @@ import wave
 from pathlib import Path
 
 import pytest
+import requests
 from django.contrib.auth.models import Permission, User
 from django.db import connections
 from playwright.sync_api import expect, sync_playwright
@@ -183,6 +184,11 @@ def test_the_record_page_records_on_the_v1_profile_with_its_one_media_prompt(
 ):
     recorder.configure("v1.0")
     page, url = browser_page, recorder.url
+    # Graph's v1.0 completion names no completionReason; Recorder reads it from there.
+    faults = requests.post(
+        f"{url}/emulator/control/faults", json={"v1_completion_reason": True}, timeout=5
+    )
+    assert faults.status_code == 200, faults.text
     call_id = operator_with_a_live_call(recorder, tmp_path)
     log_in_and_upload_a_prompt(page, url)
 

@@ -36,9 +36,11 @@ def emulator(settings, tmp_path, transactional_db) -> Iterator[None]:
     settings.GRAPH_EMULATOR_TIME_SCALE = TIME_SCALE
     settings.GRAPH_EMULATOR_DATA_DIR = tmp_path / "emulator"
     settings.GRAPH_EMULATOR_RECORDING_LIFETIME = 600.0
+    background.resume_watchers()
     yield
     faults.clear_faults()
-    assert background.wait_idle(10), "the emulator's threads did not finish"
+    background.stop_watchers()
+    assert background.wait_idle(10, watchers=True), "the emulator's threads did not finish"
 
 
 @pytest.fixture

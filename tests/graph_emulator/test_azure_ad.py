@@ -1,9 +1,11 @@
 """The token endpoint, the OpenID configuration and the keys that sign notifications."""
 
+import base64
 import time
 
 import jwt
 import pytest
+from cryptography import x509
 from django.conf import settings
 
 from graph_emulator import signing
@@ -88,10 +90,23 @@ def test_openid_configuration_points_at_the_keys(client):
     config = client.get("/emulator/.well-known/OpenIdConfiguration").json()
     assert config["jwks_uri"] == "http://testserver/emulator/keys"
     assert config["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert config["issuer"] == "https://graph.microsoft.com"
+    assert config["issuer"] == "https://api.botframework.com"
     keys = client.get("/emulator/keys").json()["keys"]
     assert len(keys) == 1
     assert keys[0]["kid"] and keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
+
+
+@pytest.mark.django_db
+def test_the_published_key_carries_its_self_signed_certificate(client):
+    [key] = client.get("/emulator/keys").json()["keys"]
+    cert = x509.load_der_x509_certificate(base64.b64decode(key["x5c"][0]))
+    assert cert.subject == cert.issuer
+    published = jwt.PyJWK.from_dict(key).key.public_numbers()
+    assert cert.public_key().public_numbers() == published
+    # Self-signed: the certificate's signature verifies with its own key.
+    cert.verify_directly_issued_by(cert)
+    # The same certificate every time (every process publishes the same one).
+    assert client.get("/emulator/keys").json()["keys"][0]["x5c"] == key["x5c"]
 
 
 @pytest.mark.django_db
@@ -112,7 +127,7 @@ def test_a_notification_token_verifies_with_the_published_keys(client):
         jwks[kid].key,
         algorithms=["RS256"],
         audience=settings.EMULATOR_CLIENT_ID,
-        issuer="https://graph.microsoft.com",
+        issuer="https://api.botframework.com",
     )
     assert claims["tid"] == settings.EMULATOR_TENANT_ID
     assert claims["exp"] - claims["iat"] == 3600

@@ -7,7 +7,7 @@ import pytest
 from graph_emulator import background
 from graph_emulator.faults import FaultError, active_faults, clear_faults, set_faults
 from graph_emulator.models import Delivery, Operation
-from tests.support.emulator import completions, recording_path, states
+from tests.support.emulator import completions, ending, recording_path, states
 
 
 def call_path(call_id: str, version: str = "v1.0") -> str:
@@ -87,12 +87,12 @@ def test_reorder_delivers_established_before_establishing(graph, receiver, estab
 
 def test_reorder_can_put_a_completion_before_an_earlier_update(graph, receiver, established):
     call_id = established("speak 1; hangup")
-    set_faults(reorder_notifications={"hold_seconds": 10})
+    set_faults(reorder_notifications={"hold_seconds": 10}, complete_on_hangup=True)
     record(graph, call_id, maxRecordDurationInSeconds=30)
     assert background.wait_idle(5)
     # The completion was held until the call's next notification: terminating went first.
     order = [
-        n["resourceData"].get("state") or n["resourceData"]["completionReason"]
+        n["resourceData"].get("state") or ending(n["resourceData"])
         for n in receiver.notifications()
     ]
     assert order == [
@@ -110,7 +110,7 @@ def test_a_held_notification_is_released_after_its_hold(graph, receiver, establi
     set_faults(reorder_notifications={"hold_seconds": 0.5})
     record(graph, call_id, stopTones=["#"])
     [data] = receiver.wait_for(completions)
-    assert data["completionReason"] == "stopToneDetected"
+    assert ending(data) == "stopToneDetected"
 
 
 def test_drop_notifications_never_delivers_the_next_ones(graph, receiver, established):
@@ -122,8 +122,9 @@ def test_drop_notifications_never_delivers_the_next_ones(graph, receiver, establ
     assert dropped.summary == "call created (incoming)"
 
 
-def test_lose_completion_on_hangup_keeps_the_call_notifications(graph, receiver, established):
-    set_faults(lose_completion_on_hangup=True)
+def test_by_default_a_hang_up_loses_the_completion_but_not_the_call_notifications(
+    graph, receiver, established
+):
     call_id = established("speak 1; hangup")
     op = record(graph, call_id, maxRecordDurationInSeconds=30)
     receiver.wait_for(lambda ns: "terminated" in states(ns))
@@ -151,7 +152,7 @@ def test_beep_fails_fails_the_operation(graph, receiver, established):
     call_id = established()
     record(graph, call_id)
     [data] = receiver.wait_for(completions)
-    assert (data["status"], data["completionReason"]) == ("failed", "playBeepFailed")
+    assert (data["status"], ending(data)) == ("failed", "playBeepFailed")
 
 
 def test_media_error_fails_the_operation(graph, receiver, established):
@@ -159,7 +160,7 @@ def test_media_error_fails_the_operation(graph, receiver, established):
     call_id = established()
     record(graph, call_id)
     [data] = receiver.wait_for(completions)
-    assert (data["status"], data["completionReason"]) == ("failed", "unspecifiedError")
+    assert (data["status"], ending(data)) == ("failed", "unspecifiedError")
     assert data["resultInfo"]["code"] == 500
 
 
@@ -167,7 +168,7 @@ def test_stall_fails_with_media_receive_timeout(graph, receiver, established):
     call_id = established("speak 1; stall")
     record(graph, call_id, maxRecordDurationInSeconds=60)
     [data] = receiver.wait_for(completions)
-    assert (data["status"], data["completionReason"]) == ("failed", "mediaReceiveTimeout")
+    assert (data["status"], ending(data)) == ("failed", "mediaReceiveTimeout")
 
 
 def test_the_control_endpoint_sets_reads_and_clears(client, emulator):
@@ -212,3 +213,13 @@ def test_clear_faults_clears_one_or_all():
     assert set(active_faults()) == {"media_error"}
     clear_faults()
     assert active_faults() == {}
+
+
+def test_complete_on_hangup_sends_the_partial_recording_s_completion(graph, receiver, established):
+    set_faults(complete_on_hangup=True)
+    call_id = established("speak 1; hangup")
+    op = record(graph, call_id, maxRecordDurationInSeconds=30)
+    receiver.wait_for(lambda ns: "terminated" in states(ns))
+    [data] = receiver.wait_for(completions)
+    assert (data["id"], data["status"]) == (op["id"], "completed")
+    assert data["resultInfo"]["subcode"] == 8518

@@ -11,7 +11,7 @@ from graph_emulator import background, services
 from graph_emulator.engine import RecordParams, canceled, plan_recording
 from graph_emulator.models import Call, CallState, Delivery, Operation
 from graph_emulator.script import parse_script
-from tests.support.emulator import completions
+from tests.support.emulator import completions, ending
 
 
 def running_operation(call: Call):
@@ -59,9 +59,7 @@ def test_cancel_and_completion_racing_settle_once(emulator, receiver, attempt):
     expected = {"natural": "maxRecordDurationReached", "cancel": "operationCanceled"}
     assert op.completion_reason == expected.get(winner, "none")
     [delivery] = Delivery.objects.filter(operation_id=op.id)
-    assert delivery.payload["value"][0]["resourceData"]["completionReason"] == (
-        op.completion_reason
-    )
+    assert ending(delivery.payload["value"][0]["resourceData"]) == (op.completion_reason)
     # Only the winner's file is left behind.
     assert list(services.recordings_dir().glob("*.part")) == []
 
@@ -78,10 +76,10 @@ def test_cancel_over_http_near_the_natural_end_sends_one_completion(
     assert background.wait_idle(5)
     [data] = completions(receiver.notifications())
     final = graph.get(f"{base}/operations/{op['id']}").json()
-    assert data["completionReason"] in ("maxRecordDurationReached", "operationCanceled")
-    assert (final["status"], final["completionReason"]) == (
+    assert ending(data) in ("maxRecordDurationReached", "operationCanceled")
+    assert (final["status"], ending(final)) == (
         data["status"],
-        data["completionReason"],
+        ending(data),
     )
 
 
@@ -96,4 +94,4 @@ def test_a_recording_whose_runner_died_is_settled_when_its_call_is_touched(
     )
     assert graph.get(f"/emulator/v1.0/communications/calls/{call_id}").status_code == 200
     [data] = receiver.wait_for(completions)
-    assert (data["id"], data["completionReason"]) == (op.id, "maxRecordDurationReached")
+    assert (data["id"], ending(data)) == (op.id, "maxRecordDurationReached")

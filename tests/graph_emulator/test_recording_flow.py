@@ -10,21 +10,15 @@ import pytest
 from django.conf import settings
 
 from graph_emulator import audio, background
+from graph_emulator.faults import set_faults
 from graph_emulator.models import Call, Delivery, Operation
-from tests.support.emulator import completions, recording_path, states
+from tests.support.emulator import completions, ending, recording_path, states
+from tests.support.graph import graph_fixture
 
-V1_COMPLETION_KEYS = {
-    "@odata.type",
-    "@odata.id",
-    "@odata.etag",
-    "id",
-    "clientContext",
-    "status",
-    "completionReason",
-    "resultInfo",
-    "recordingLocation",
-    "recordingAccessToken",
-}
+# Graph's documented v1.0 completion, which names no completionReason.
+V1_COMPLETION_KEYS = set(
+    graph_fixture("v1.0/notification-completed-as-documented")["value"][0]["resourceData"]
+)
 
 
 def record_v1(graph, call_id, **body):
@@ -58,8 +52,8 @@ def test_v1_record_completes_with_a_signed_notification_and_a_wav(graph, receive
     assert notification["resourceUrl"] == f"/communications/calls/{call_id}/operations/{op['id']}"
     assert notification["resource"] == f"/app/calls/{call_id}/operations/{op['id']}"
     data = notification["resourceData"]
-    assert set(data) == V1_COMPLETION_KEYS
-    assert (data["status"], data["completionReason"], data["clientContext"]) == (
+    assert set(data) == V1_COMPLETION_KEYS  # no completionReason, as Graph documents
+    assert (data["status"], ending(data), data["clientContext"]) == (
         "completed",
         "stopToneDetected",
         "k",
@@ -75,7 +69,7 @@ def test_v1_record_completes_with_a_signed_notification_and_a_wav(graph, receive
         jwks[jwt.get_unverified_header(token)["kid"]].key,
         algorithms=["RS256"],
         audience=settings.EMULATOR_CLIENT_ID,
-        issuer="https://graph.microsoft.com",
+        issuer="https://api.botframework.com",
     )
     assert claims["tid"] == settings.EMULATOR_TENANT_ID
 
@@ -145,7 +139,7 @@ def test_prompts_are_fetched_from_loopback_with_their_real_length(graph, receive
         maxSilenceTimeoutInSeconds=1,
     )
     [data] = receiver.wait_for(completions)
-    assert data["completionReason"] == "maxSilenceTimeout"
+    assert ending(data) == "maxSilenceTimeout"
     plan = Operation.objects.get(pk=op["id"]).plan
     assert plan["record_start"] == pytest.approx(1.5 + 0.5)
 
@@ -179,7 +173,7 @@ def test_unplayable_prompts_fail_the_operation(graph, receiver, established, uri
         ],
     )
     [data] = receiver.wait_for(completions)
-    assert (data["status"], data["completionReason"]) == ("failed", "playPromptFailed")
+    assert (data["status"], ending(data)) == ("failed", "playPromptFailed")
     assert (data["recordingLocation"], data["recordingAccessToken"]) == ("", "")
     assert says in data["resultInfo"]["message"]
 
@@ -195,7 +189,9 @@ def test_cancel_fails_the_operation_with_operation_canceled(graph, receiver, est
     assert response.json()["status"] == "completed"
     [data] = receiver.wait_for(completions)
     assert data["id"] == op["id"]
-    assert (data["status"], data["completionReason"]) == ("failed", "operationCanceled")
+    assert (data["status"], ending(data)) == ("failed", "operationCanceled")
+    # The one v1.0 ending that names itself, as in Graph's cancel example.
+    assert data["completionReason"] == "operationCanceled"
     assert data["resultInfo"] == {
         "@odata.type": "#microsoft.graph.resultInfo",
         "code": 400,
@@ -206,13 +202,14 @@ def test_cancel_fails_the_operation_with_operation_canceled(graph, receiver, est
 
 
 def test_hanging_up_ends_the_recording_with_the_audio_so_far(graph, receiver, established):
+    set_faults(complete_on_hangup=True)
     call_id = established("speak 100")
     op = record_v1(graph, call_id, maxRecordDurationInSeconds=120)
     receiver.wait_for(lambda ns: Operation.objects.get(pk=op["id"]).timeline_started_at)
     assert graph.delete(f"/emulator/v1.0/communications/calls/{call_id}").status_code == 204
     receiver.wait_for(lambda ns: "terminated" in states(ns))
     [data] = completions(receiver.notifications())
-    assert (data["status"], data["completionReason"]) == ("completed", "none")
+    assert (data["status"], ending(data)) == ("completed", "none")
     notifications = receiver.notifications()
     order = [n["resourceData"].get("state") or n["resourceData"]["status"] for n in notifications]
     assert order[-3:] == ["completed", "terminating", "terminated"]
@@ -220,22 +217,27 @@ def test_hanging_up_ends_the_recording_with_the_audio_so_far(graph, receiver, es
     assert terminated["changeType"] == "deleted"
     assert terminated["resourceUrl"] == f"/communications/calls/{call_id}"
     assert terminated["resource"] == f"/app/calls/{call_id}"
-    assert terminated["resourceData"]["resultInfo"]["subcode"] == 5001
-    assert terminated["resourceData"]["resultInfo"]["message"] == "The conversation has ended."
+    info = terminated["resourceData"]["resultInfo"]
+    # The bot ended it (call-delete.md).
+    assert (info["code"], info["subcode"]) == (7000, 10550)
     response = download(graph, data["recordingLocation"], data["recordingAccessToken"])
     assert 0 <= read_wav(response).nframes < 120 * 16000
     assert Call.objects.get(pk=call_id).ended_by == "bot"
 
 
 def test_the_caller_hanging_up_ends_operation_and_call(graph, receiver, established):
+    set_faults(complete_on_hangup=True)
     call_id = established("speak 1.5; hangup")
     record_v1(graph, call_id, maxRecordDurationInSeconds=60)
     receiver.wait_for(lambda ns: "terminated" in states(ns))
     [data] = completions(receiver.notifications())
-    assert (data["status"], data["completionReason"]) == ("completed", "none")
+    assert (data["status"], ending(data)) == ("completed", "none")
     response = download(graph, data["recordingLocation"], data["recordingAccessToken"])
     assert read_wav(response).nframes == 1.5 * 16000
     assert Call.objects.get(pk=call_id).ended_by == "caller"
+    terminated = receiver.notifications()[-1]["resourceData"]
+    # All other participants left (call-delete.md).
+    assert (terminated["resultInfo"]["code"], terminated["resultInfo"]["subcode"]) == (200, 5002)
     again = graph.post(f"/emulator/v1.0/communications/calls/{call_id}/recordResponse", {})
     assert again.status_code == 404
 
@@ -245,7 +247,7 @@ def test_the_script_replays_for_each_recording(graph, receiver, established):
     for _ in range(2):
         record_v1(graph, call_id, stopTones=["#"])
         receiver.wait_for(lambda ns, n=_ + 1: len(completions(ns)) == n)
-    reasons = [d["completionReason"] for d in completions(receiver.notifications())]
+    reasons = [ending(d) for d in completions(receiver.notifications())]
     assert reasons == ["stopToneDetected", "stopToneDetected"]
 
 
@@ -302,3 +304,13 @@ def test_an_unreachable_bot_is_retried_then_logged_failed(graph, receiver, estab
     delivery = Delivery.objects.get(call_id=call_id, operation_id__gt="")
     assert (delivery.status, delivery.attempts, delivery.http_status) == ("failed", 4, None)
     assert "ConnectionError" in delivery.error
+
+
+def test_v1_completion_reason_switch_names_the_reason_in_v1_too(graph, receiver, established):
+    set_faults(v1_completion_reason=True)
+    call_id = established("speak 1; press #")
+    op = record_v1(graph, call_id, stopTones=["#"])
+    [data] = receiver.wait_for(completions)
+    assert data["completionReason"] == "stopToneDetected"
+    got = graph.get(f"/emulator/v1.0/communications/calls/{call_id}/operations/{op['id']}")
+    assert got.json()["completionReason"] == "stopToneDetected"

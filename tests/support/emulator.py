@@ -156,3 +156,25 @@ def answer_body(receiver: Receiver) -> dict:
 
 def recording_path(location: str) -> str:
     return urlsplit(location).path
+
+
+# How each ending shows in resultInfo (graph_emulator/README.md). A v1.0 completion says how
+# it ended there only: like Graph's documented recordOperation, it has no completionReason
+# (but for a cancel).
+ENDINGS = {
+    8511: "stopToneDetected",
+    8515: "maxRecordDurationReached",
+    8516: "initialSilenceTimeout",
+    8517: "maxSilenceTimeout",
+    8518: "none",
+    8508: "operationCanceled",
+    8531: "playPromptFailed",
+    8532: "playBeepFailed",
+    8533: "mediaReceiveTimeout",
+    8534: "unspecifiedError",
+}
+
+
+def ending(data: dict) -> str:
+    """How a finished v1.0 operation ended, read from its resultInfo subcode."""
+    return ENDINGS[data["resultInfo"]["subcode"]]
