@@ -94,7 +94,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         return self.fieldsets
 
     class Media:
-        css = {"all": ["recordings/operations.css", "recordings/record.css"]}
+        css = {"all": ["recordings/operations.css", "recordings/record.css", "recordings/live.css"]}
         js = ["recordings/live.js"]
 
     def get_queryset(self, request):

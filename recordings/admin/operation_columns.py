@@ -58,7 +58,7 @@ def id_with_copy(value: str, *, href: str = "") -> SafeString:
         return shown
     return format_html(
         '{}<button type="button" class="op-copy" data-copy="{}" title="Copy the whole id" '
-        'aria-label="Copy the whole id {}">⧉</button>',
+        'aria-label="Copy the whole id {}"></button>',
         shown,
         value,
         value,

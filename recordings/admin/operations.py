@@ -168,7 +168,7 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     ]
 
     class Media:
-        css = {"all": ["recordings/operations.css"]}
+        css = {"all": ["recordings/operations.css", "recordings/live.css"]}
         js = ["recordings/live.js"]
 
     # -- pages
