@@ -150,3 +150,17 @@ def test_the_calls_live_route_costs_the_same_queries_for_more_calls(make_operati
     )
     many = live_page_cost(client, CALLS_LIVE, [call.pk], polls=3)
     assert few["queries"] == many["queries"]
+
+
+def test_the_chart_is_counted_again_when_the_list_says_a_row_ended(make_operation):
+    client = operator(VIEW)
+    operation = make_operation()
+    client.get(LIST)  # the chart's counts are cached: one running operation, no reason
+    RecordOperation.objects.filter(pk=operation.pk).update(
+        status="completed", completion_reason="stopToneDetected", finished_at=timezone.now()
+    )
+    stale = client.get(LIVE + "chart/").json()["html"]
+    fresh = client.get(LIVE + "chart/", {"fresh": "1"}).json()["html"]
+    assert "Stop tone detected" not in stale
+    assert "Stop tone detected" in fresh
+    assert 'data-live-chart="' in client.get(LIST).content.decode()
