@@ -25,6 +25,7 @@ from recordings.admin import operation_chart
 from recordings.admin.operation_columns import (
     audio_cell,
     audio_url,
+    finished_text,
     is_active,
     live,
     operation_active,
@@ -110,9 +111,7 @@ def operation_cells(operation: RecordOperation, *, download: bool, detail: bool)
     }
     if detail:
         cells["reason_detail"] = reason_detail(operation)
-        cells["finished_at"] = (
-            display.compact_time(operation.finished_at) if operation.finished_at else "-"
-        )
+        cells["finished_at"] = finished_text(operation)
         cells["audio_section"] = render_to_string(
             "admin/recordings/live/operation_audio.html",
             audio_section_context(operation, download=download),

@@ -155,6 +155,13 @@ def retention_text(operation: RecordOperation, recording: Recording | None) -> s
     return f"audio kept until {formats.date_format(timezone.localtime(until), 'Y-m-d')}"
 
 
+def finished_text(operation: RecordOperation) -> str:
+    """As the page writes its other times (the admin's DATETIME_FORMAT)."""
+    if operation.finished_at is None:
+        return "-"
+    return formats.date_format(timezone.localtime(operation.finished_at), "DATETIME_FORMAT")
+
+
 def caller_text(caller_id: str, caller_name: str) -> str:
     if caller_name and caller_id:
         return f"{caller_name} ({caller_id})"

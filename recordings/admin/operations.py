@@ -25,6 +25,7 @@ from recordings.admin.operation_chart import reason_chart
 from recordings.admin.operation_columns import (
     audio_cell,
     caller_text,
+    finished_text,
     id_with_copy,
     operation_active,
     reason_cell,
@@ -119,7 +120,8 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     list_display_links = ["operation"]
     list_filter = [CreatedBetweenFilter, "status", CompletionReasonFilter, "profile"]
     date_hierarchy = "created_at"
-    # Searched by get_search_results (whole ids, index lookups); listed so the box shows.
+    # Searched by get_search_results (id prefixes, caller numbers, client context: index
+    # lookups); listed so the box shows.
     search_fields = ["graph_id", "call__graph_id", "client_context"]
     search_help_text = (
         "An operation or call id as the list shows it (its first characters) or whole, "
@@ -309,23 +311,21 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: RecordOperation):
-        return live.live(
-            "op",
-            obj.pk,
-            "status",
-            display.status_badge(obj.status),
-            url=live.operations_url(),
-            active=operation_active(obj),
-        )
+        return self._live_status(obj, detail=False)
 
     @admin.display(description="status")
     def status_live(self, obj: RecordOperation):
+        return self._live_status(obj, detail=True)
+
+    def _live_status(self, obj: RecordOperation, *, detail: bool):
+        """The badge, carrying the live route the page asks (the page's with its audio
+        section) and whether the row still moves."""
         return live.live(
             "op",
             obj.pk,
             "status",
             display.status_badge(obj.status),
-            url=live.operations_url(detail=True),
+            url=live.operations_url(detail=detail),
             active=operation_active(obj),
         )
 
@@ -345,8 +345,7 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="finished at")
     def finished_when(self, obj: RecordOperation):
-        finished = display.compact_time(obj.finished_at) if obj.finished_at else "-"
-        return live.live("op", obj.pk, "finished_at", finished)
+        return live.live("op", obj.pk, "finished_at", finished_text(obj))
 
     @admin.display(description="result")
     def result(self, obj: RecordOperation):
