@@ -5,14 +5,12 @@ import pytest
 from playwright.sync_api import expect
 
 from recordings.models import RecordOperation
-from tests.e2e.test_browser import (  # noqa: F401 (browser_page is a fixture)
-    browser_page,
-    open_record_page,
-    operator_with_a_live_call,
-    screenshots_dir,
-)
+from tests.e2e import test_browser
+from tests.e2e.test_browser import open_record_page, operator_with_a_live_call, screenshots_dir
 
 pytestmark = pytest.mark.e2e
+
+browser_page = test_browser.browser_page  # the same headless Chromium, as a fixture here
 
 
 def log_in(page, url: str) -> None:

@@ -72,7 +72,8 @@ def test_a_call_is_found_by_its_shortened_id_and_its_callers_number(call):
 
 
 def test_operations_and_calls_are_listed_from_one_day_to_another(make_operation, call):
-    old, new = make_operation(graph_id="op-old"), make_operation(graph_id="op-new")
+    old = make_operation(graph_id="op-old")
+    make_operation(graph_id="op-new")
     RecordOperation.objects.filter(pk=old.pk).update(
         created_at=timezone.make_aware(timezone.datetime(2026, 3, 10, 12))
     )
