@@ -170,7 +170,9 @@ def chart_cold(runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def views(sample_id: str, caller: str, context: str, live_ids: str) -> list[tuple[str, str]]:
+def views(
+    sample_id: str, caller: str, call_id: str, context: str, live_ids: str
+) -> list[tuple[str, str]]:
     year = time.gmtime().tm_year
     today = time.strftime("%Y-%m-%d", time.gmtime())
     month_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))
@@ -192,7 +194,7 @@ def views(sample_id: str, caller: str, context: str, live_ids: str) -> list[tupl
         ),
         ("calls list (default)", CALLS),
         ("calls: search by number", f"{CALLS}?q={caller.lstrip('+')}"),
-        ("calls: search by shortened id", f"{CALLS}?q=bench-ca"),
+        ("calls: search by id prefix", f"{CALLS}?q={call_id[:13]}"),
         ("live route, 100 rows", f"{LIST}live/?ids={live_ids}"),
     ]
 
@@ -217,7 +219,7 @@ def measure_304(client, url: str, runs: int) -> tuple[float, int, float]:
     return statistics.median(times), max(queries), statistics.median(database)
 
 
-def explain_searches(sample_id: str, caller: str) -> None:
+def explain_searches(sample_id: str, caller: str, call_id: str) -> None:
     """The plans of the searches' own queries: each is an index scan, never a Seq Scan."""
     from recordings import selectors
     from recordings.models import RecordOperation
@@ -225,7 +227,7 @@ def explain_searches(sample_id: str, caller: str) -> None:
     ids = RecordOperation.objects.order_by().values_list("pk", flat=True)
     queries = {
         "operation id prefix": ids.filter(selectors.graph_id_prefix(sample_id[:8]))[:1000],
-        "call id prefix": selectors.matching_calls("bench-ca").values("pk")[:1000],
+        "call id prefix": selectors.matching_calls(call_id[:13]).values("pk")[:1000],
         "caller number": selectors.matching_calls(caller.lstrip("+")).values("pk")[:1000],
         "client context": ids.filter(client_context="ctx-7")[:1000],
     }
@@ -266,7 +268,7 @@ def run(args) -> None:
         results[size]["live route, 304"] = measure_304(client, urls[-1][1], args.runs)
         results[size]["chart"] = (chart_cold(), 0, 0.0)
         if size == args.large:
-            explain_searches(sample.graph_id, sample.call.caller_id)
+            explain_searches(sample.graph_id, sample.call.caller_id, sample.call.graph_id)
 
     small, large = results[args.small], results[args.large]
     print()

@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from recordings.models import Call, CallState, RecordOperation
@@ -195,3 +197,11 @@ def test_the_zip_needs_the_download_permission(make_operation):
         LIST, {"action": "download_selected_zip", "_selected_action": [operation.pk]}
     )
     assert not getattr(response, "streaming", False)
+
+
+def test_a_whole_number_is_searched_through_the_caller_index_not_by_scanning_names(call):
+    client = operator(VIEW_CALL)
+    with CaptureQueriesContext(connection) as captured:
+        assert call.graph_id in listed(client, CALLS, q="+12345678901")
+    search = [q["sql"] for q in captured.captured_queries if "caller_id" in q["sql"]]
+    assert search and all("caller_name" not in sql.split("WHERE")[-1] for sql in search)
