@@ -262,7 +262,11 @@ def run(args) -> None:
         page = RecordOperation.objects.order_by("-created_at").values_list("pk", flat=True)
         live_ids = ",".join(str(pk) for pk in page[:100])
         urls = views(
-            sample.graph_id.upper(), sample.call.caller_id, sample.client_context, live_ids
+            sample.graph_id.upper(),
+            sample.call.caller_id,
+            sample.call.graph_id,
+            sample.client_context,
+            live_ids,
         )
         results[size] = {name: measure(client, url, args.runs) for name, url in urls}
         results[size]["live route, 304"] = measure_304(client, urls[-1][1], args.runs)

@@ -1,6 +1,6 @@
 /* Keeps the cells a page marked with data-live="kind:pk:field" current: while any row's
    status carries data-live-active, it asks that row's live route (data-live-url) about the
-   page's rows once a second, with the ETag of the last answer (a 304 costs no body), and
+   active rows once a second, with the ETag of the last answer (a 304 costs no body), and
    swaps in the cells that changed. It stops once no row is active. Also: the copy buttons
    next to shortened ids. */
 (function () {
@@ -14,9 +14,9 @@
     (root || document).querySelectorAll("[data-live-url]").forEach(function (el) {
       var parts = el.getAttribute("data-live").split(":");
       var url = el.getAttribute("data-live-url");
-      var group = groups[url] || (groups[url] = { kind: parts[0], ids: {}, active: false });
+      if (!el.hasAttribute("data-live-active")) return; // an ended row stays as it is
+      var group = groups[url] || (groups[url] = { kind: parts[0], ids: {} });
       group.ids[parts[1]] = true;
-      if (el.hasAttribute("data-live-active")) group.active = true;
     });
     return groups;
   }
@@ -27,7 +27,11 @@
       var row = rows[pk];
       Object.keys(row.cells).forEach(function (field) {
         document.querySelectorAll('[data-live="' + kind + ":" + pk + ":" + field + '"]').forEach(function (el) {
-          if (el.innerHTML !== row.cells[field]) el.innerHTML = row.cells[field];
+          // Compared as the browser writes markup, so an unchanged cell (a player being
+          // listened to) is left alone.
+          var fresh = document.createElement("template");
+          fresh.innerHTML = row.cells[field];
+          if (el.innerHTML !== fresh.innerHTML) el.innerHTML = row.cells[field];
           if (el.hasAttribute("data-live-url")) {
             if (el.hasAttribute("data-live-active") && !row.active) finished = true;
             el.toggleAttribute("data-live-active", row.active);
@@ -59,7 +63,7 @@
   function poll() {
     timer = null;
     var groups = cellsOf();
-    var asks = Object.keys(groups).filter(function (url) { return groups[url].active; });
+    var asks = Object.keys(groups);
     if (!asks.length) return; // nothing running on the page: stop asking
     Promise.all(asks.map(function (url) {
       var ids = Object.keys(groups[url].ids).join(",");
