@@ -34,6 +34,11 @@ def test_the_operation_page_shows_completed_then_the_player_without_a_reload(
     expect(page.locator(".messagelist")).to_contain_text("Recording started")
     # Marks this document: a reload would lose it.
     page.evaluate("window.__notReloaded = true")
+    # The operations list, opened while the caller still speaks, keeps up the same way.
+    listing = page.context.new_page()
+    listing.goto(f"{url}/admin/recordings/recordoperation/")
+    listing.evaluate("window.__notReloaded = true")
+    listed_status = listing.locator("#result_list tbody tr").first.locator(".field-status_badge")
 
     status = page.locator(".field-status_live")
     expect(status).to_contain_text("Completed", timeout=30_000)
@@ -41,6 +46,10 @@ def test_the_operation_page_shows_completed_then_the_player_without_a_reload(
     expect(page.locator("audio.op-player")).to_be_visible(timeout=30_000)
     expect(page.locator(".op-retention")).to_contain_text("audio kept until")
     assert page.evaluate("window.__notReloaded") is True
+    expect(listed_status).to_contain_text("Completed")
+    expect(listing.locator("#result_list tbody tr").first.locator("audio")).to_have_count(1)
+    assert listing.evaluate("window.__notReloaded") is True
+    listing.close()
     page.screenshot(path=screenshots_dir() / "operation-page-live.png", full_page=True)
 
     # Once nothing runs, the page stops asking.
