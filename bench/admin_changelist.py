@@ -2,16 +2,19 @@
 
     .venv/bin/python bench/admin_changelist.py [--small 1000] [--large 1000000] [--runs 15]
 
-Creates its own PostgreSQL database (`benchadmin`, on the server of BENCH_POSTGRES_URL,
-default postgres://postgres@127.0.0.1:5432/postgres), migrates it, fills it with --small
-operations spread over the last year (each with its call, record request and, when it
+Creates its own PostgreSQL database (`benchadmin`, or $BENCH_DATABASE, on the server of
+BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres), migrates it, fills it
+with --small operations spread over the last year (each with its call, record request and, when it
 completed, its stored recording) by INSERT ... SELECT generate_series, and times the
 operations changelist as a logged-in superuser with Django's test client: the median of
 --runs requests after two warm-ups, the queries one request makes and the time they
 took in the database (the rest is rendering, which does not grow with the table). It then tops the
 table up to --large operations, ANALYZEs, and measures again. Prints both, their ratio
 (target: at most 1.5) and the query counts (target: the same), plus a few filtered lists
-for information and what the reasons chart costs when its cache is cold. Drops the
+for information (searches by a shortened id, by the caller's number with and without +, by
+client context, a date range, the calls list), what the live route a page polls costs
+(answered and 304), what the reasons chart costs when its cache is cold, and the plans of
+the search queries at the large size (EXPLAIN: each must use an index). Drops the
 database at the end, also on failure.
 """
 
@@ -25,9 +28,10 @@ from pathlib import Path
 import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
-DB_NAME = "benchadmin"
+DB_NAME = os.environ.get("BENCH_DATABASE", "benchadmin")
 SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 LIST = "/admin/recordings/recordoperation/"
+CALLS = "/admin/recordings/call/"
 OPERATIONS_PER_CALL = 4
 YEAR_SECONDS = 365 * 24 * 3600
 
@@ -166,8 +170,12 @@ def chart_cold(runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def views(sample_id: str) -> list[tuple[str, str]]:
+def views(
+    sample_id: str, caller: str, call_id: str, context: str, live_ids: str
+) -> list[tuple[str, str]]:
     year = time.gmtime().tm_year
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    month_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 30 * 86400))
     return [
         ("operations list (default)", LIST),
         ("status = failed", f"{LIST}?status=failed"),
@@ -176,7 +184,57 @@ def views(sample_id: str) -> list[tuple[str, str]]:
         ("profile = beta-record", f"{LIST}?profile=beta-record"),
         (f"created in {year}", f"{LIST}?created_at__year={year}"),
         ("search by operation id", f"{LIST}?q={sample_id}"),
+        ("search by shortened id", f"{LIST}?q={sample_id[:8].lower()}%E2%80%A6"),
+        ("search by caller number", f"{LIST}?q=%2B{caller.lstrip('+')}"),
+        ("search by number without +", f"{LIST}?q={caller.lstrip('+')}"),
+        ("search by client context", f"{LIST}?q={context}"),
+        (
+            "created in the last 30 days",
+            f"{LIST}?created_at__from={month_ago}&created_at__to={today}",
+        ),
+        ("calls list (default)", CALLS),
+        ("calls: search by number", f"{CALLS}?q={caller.lstrip('+')}"),
+        ("calls: search by id prefix", f"{CALLS}?q={call_id[:13]}"),
+        ("live route, 100 rows", f"{LIST}live/?ids={live_ids}"),
     ]
+
+
+def measure_304(client, url: str, runs: int) -> tuple[float, int, float]:
+    """The live route asked again with the ETag it gave: what a page pays each second while
+    nothing on it moved."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    etag = client.get(url)["ETag"]
+    times, queries, database = [], [], []
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url, headers={"if-none-match": etag})
+            times.append(time.perf_counter() - started)
+        if response.status_code != 304:
+            raise SystemExit(f"{url} answered {response.status_code}, not 304")
+        queries.append(len(captured.captured_queries))
+        database.append(sum(float(q["time"]) for q in captured.captured_queries))
+    return statistics.median(times), max(queries), statistics.median(database)
+
+
+def explain_searches(sample_id: str, caller: str, call_id: str) -> None:
+    """The plans of the searches' own queries: each is an index scan, never a Seq Scan."""
+    from recordings import selectors
+    from recordings.models import RecordOperation
+
+    ids = RecordOperation.objects.order_by().values_list("pk", flat=True)
+    queries = {
+        "operation id prefix": ids.filter(selectors.graph_id_prefix(sample_id[:8]))[:1000],
+        "call id prefix": selectors.matching_calls(call_id[:13]).values("pk")[:1000],
+        "caller number": selectors.matching_calls(caller.lstrip("+")).values("pk")[:1000],
+        "client context": ids.filter(client_context="ctx-7")[:1000],
+    }
+    for name, queryset in queries.items():
+        plan = queryset.explain()
+        verdict = "index" if "Index" in plan and "Seq Scan" not in plan else "NO INDEX"
+        print(f"\nEXPLAIN {name} ({verdict}):\n{plan}")
 
 
 def run(args) -> None:
@@ -200,11 +258,21 @@ def run(args) -> None:
         took = fill(filled + 1, size, users)
         filled = size
         print(f"filled {size:>9,} operations ({took:.1f} s)", flush=True)
-        sample = RecordOperation.objects.order_by("-pk").values_list("graph_id", flat=True)[0]
-        results[size] = {
-            name: measure(client, url, args.runs) for name, url in views(sample.upper())
-        }
+        sample = RecordOperation.objects.select_related("call").order_by("-pk")[0]
+        page = RecordOperation.objects.order_by("-created_at").values_list("pk", flat=True)
+        live_ids = ",".join(str(pk) for pk in page[:100])
+        urls = views(
+            sample.graph_id.upper(),
+            sample.call.caller_id,
+            sample.call.graph_id,
+            sample.client_context,
+            live_ids,
+        )
+        results[size] = {name: measure(client, url, args.runs) for name, url in urls}
+        results[size]["live route, 304"] = measure_304(client, urls[-1][1], args.runs)
         results[size]["chart"] = (chart_cold(), 0, 0.0)
+        if size == args.large:
+            explain_searches(sample.graph_id, sample.call.caller_id, sample.call.graph_id)
 
     small, large = results[args.small], results[args.large]
     print()

@@ -96,6 +96,8 @@ class Call(models.Model):
             models.Index(fields=["-created_at"], name="call_created_idx"),
             models.Index(fields=["state", "-created_at"]),
             models.Index(fields=["direction", "-created_at"]),
+            # Searching by the caller's whole number (with or without its "+").
+            models.Index(fields=["caller_id"], name="call_caller_idx"),
         ]
         permissions = [
             ("hang_up_call", "Can hang up a call"),

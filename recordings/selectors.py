@@ -58,15 +58,78 @@ def reason_counts(*, since: datetime | None) -> dict[str, int]:
 # --- Searches ---------------------------------------------------------------------------------
 
 SEARCH_MAX_MATCHES = 1000
+# The lists show ids by their first 8 characters: a prefix at least this long is searched as
+# one (a shorter one would match too many ids to be of use).
+SEARCH_MIN_PREFIX = 4
+
+
+class StartsWith(Func):
+    """True where `expression` (a LOWER(...) value) starts with `prefix`, in the one shape an
+    index serves on each database: LIKE 'prefix%' on PostgreSQL (the text_pattern_ops index
+    of migration 0006), and a range on SQLite, whose LIKE ignores an expression index but
+    whose binary-ordered LOWER(graph_id) index serves a range exactly."""
+
+    output_field = BooleanField()
+
+    def __init__(self, expression, prefix: str):
+        self.prefix = prefix
+        super().__init__(expression)
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            escaped = self.prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            return f"{column} LIKE %s", (*params, escaped + "%")
+        return f"({column} >= %s AND {column} < %s)", (
+            *params,
+            self.prefix,
+            *params,
+            self.prefix + "\U0010ffff",
+        )
+
+
+def graph_id_prefix(term: str) -> Q:
+    """Rows whose Graph id starts with `term` (the shortened id the lists show, its "…"
+    left out), in any letter case."""
+    prefix = term.rstrip("…").rstrip(".").lower()
+    if len(prefix) < SEARCH_MIN_PREFIX:
+        return Q(Exact(Lower("graph_id"), prefix))
+    return Q(StartsWith(Lower("graph_id"), prefix))
+
+
+# A term of this many digits or more is a whole phone number (E.164 numbers have 8 to 15),
+# found through the caller_id index; fewer digits are a part of one.
+WHOLE_NUMBER_DIGITS = 8
+
+
+def caller_numbers(term: str) -> list[str]:
+    """The caller's number as Graph may have stored it, with and without the "+"."""
+    digits = term.replace(" ", "").replace("-", "").lstrip("+")
+    if not digits.isdigit():
+        return []
+    return [digits, f"+{digits}"]
+
+
+def matching_calls(term: str) -> QuerySet:
+    """Calls by a prefix of their id or by the caller's whole number, with or without the
+    "+", each through an index (the call id's LOWER prefix index, caller_id's)."""
+    term = term.strip()
+    calls = Call.objects.order_by().filter(graph_id_prefix(term))
+    numbers = caller_numbers(term)
+    if numbers:
+        calls = calls | Call.objects.order_by().filter(caller_id__in=numbers)
+    return calls
 
 
 def search_operations(queryset: QuerySet, term: str) -> QuerySet:
-    """Whole ids, in any letter case, where the admin's default (icontains) would scan a
-    year of operations on every search.
+    """Operations by a prefix of their id (as the list shows it) or the whole id, in any
+    letter case; by their call (a prefix of its id, or the caller's number with or without
+    the "+"); or by client context. The admin's default (icontains) would scan a year of
+    operations on every search.
 
     The matching keys are found first, each way by its own small query (the graph id by its
-    case-insensitive unique index, the call by its own and then its operations by the call
-    index, the client context), and the list then filters on those keys. Put as one OR into
+    LOWER prefix index, the calls by theirs and then their operations by the call index, the
+    client context by its own), and the list then filters on those keys. Put as one OR into
     the list's query instead, PostgreSQL walks the whole created_at index for the few
     matches: seconds at a million rows.
     """
@@ -74,25 +137,32 @@ def search_operations(queryset: QuerySet, term: str) -> QuerySet:
     if not term:
         return queryset
     ids = RecordOperation.objects.order_by().values_list("pk", flat=True)
-    calls = Call.objects.with_graph_id(term).order_by().values("pk")
-    ways = (
-        ids.filter(Exact(Lower("graph_id"), term.lower())),
-        ids.filter(call__in=calls),
+    calls = list(matching_calls(term).values_list("pk", flat=True)[:SEARCH_MAX_MATCHES])
+    ways = [
+        ids.filter(graph_id_prefix(term)),
         ids.filter(client_context=term),
-    )
+    ]
+    if calls:
+        ways.append(ids.filter(call__in=calls))
     matches = set().union(*(way[:SEARCH_MAX_MATCHES] for way in ways))
     return queryset.filter(pk__in=matches)
 
 
 def search_calls(queryset: QuerySet, term: str) -> QuerySet:
-    """A call by its whole id, in any letter case (through the LOWER(graph_id) unique
-    index), or by part of the caller's number or name."""
+    """A call by a prefix of its id or its whole id, in any letter case (through the LOWER
+    prefix index), by the caller's whole number with or without the "+" (through the
+    caller_id index), or by part of the caller's number or name (a scan of the calls,
+    which are a quarter of the operations)."""
     term = term.strip()
     if not term:
         return queryset
+    numbers = caller_numbers(term)
+    if len(term.lstrip("+")) >= WHOLE_NUMBER_DIGITS and numbers:
+        # A whole number: the caller_id index, where a part of one scans the calls.
+        return queryset.filter(graph_id_prefix(term) | Q(caller_id__in=numbers))
     matches = (
-        Q(Exact(Lower("graph_id"), term.lower()))
-        | Q(caller_id__icontains=term)
+        graph_id_prefix(term)
+        | Q(caller_id__icontains=term.lstrip("+"))
         | Q(caller_name__icontains=term)
     )
     return queryset.filter(matches)
@@ -115,9 +185,24 @@ def latest_operation() -> Subquery:
                 status="status",
                 completion_reason="completion_reason",
                 recorder_reason="recorder_reason",
+                updated_at="updated_at",
+                # The recording's row is the operation's one-to-one: a join, not a query.
+                fetch="recording__status",
+                recording_seconds="recording__duration_seconds",
+                recording_updated_at="recording__updated_at",
             )
         )[:1],
         output_field=JSONField(),
+    )
+
+
+def latest_of(call: Call) -> dict | None:
+    """The call's newest operation as `latest_operation` gives it, for one call."""
+    return (
+        Call.objects.filter(pk=call.pk)
+        .annotate(latest=latest_operation())
+        .values_list("latest", flat=True)
+        .first()
     )
 
 

@@ -13,8 +13,11 @@ from django.utils.http import urlencode
 from django.utils.timezone import localtime
 
 from recordings import display, graph_setup, permissions, selectors
+from recordings.admin import live
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.admin.confirm import ObjectActionsMixin, Question
+from recordings.admin.operation_columns import caller_text, id_with_copy
+from recordings.admin.operation_filters import DateRangeFilter
 from recordings.display import tone_key
 from recordings.forms import (
     PromptFormSet,
@@ -134,26 +137,37 @@ def hang_up_refusal(call: Call) -> tuple[str, int] | None:
     return None
 
 
+class CallCreatedBetweenFilter(DateRangeFilter):
+    title = "date"
+    field_name = "created_at"
+
+
 @admin.register(Call)
 class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     list_display = [
-        "graph_id",
-        "state",
+        "call_id",
+        "state_live",
         "caller",
         "direction",
         "answered_at",
+        "duration",
         "ended",
         "latest_status",
         "latest_reason",
+        "recording_length",
     ]
-    list_filter = ["state", "direction"]
+    list_display_links = ["call_id"]
+    list_filter = [CallCreatedBetweenFilter, "state", "direction"]
     # Each filter has its (field, -created_at) index; the call list has no foreign key to join.
     list_select_related = []
     # Sorting by a column without an index would sort the whole table: the list stays in its
     # default order, newest first.
     sortable_by = []
     search_fields = ["graph_id", "caller_id", "caller_name"]
-    search_help_text = "The whole Graph call id, or part of the caller's number or name."
+    search_help_text = (
+        "A call id as the list shows it (its first characters) or whole, the caller's "
+        "number (with or without +), or part of the caller's name."
+    )
     show_full_result_count = False
     actions = ["record_selected"]
     readonly_fields = ["recordings_on_call", "ended", "timeline"]
@@ -172,7 +186,8 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         return self.fieldsets
 
     class Media:
-        css = {"all": ["recordings/operations.css", "recordings/record.css"]}
+        css = {"all": ["recordings/operations.css", "recordings/record.css", "recordings/live.css"]}
+        js = ["recordings/live.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(latest_operation=selectors.latest_operation())
@@ -182,11 +197,29 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     # --- Columns --------------------------------------------------------------------------
 
+    @admin.display(description="call")
+    def call_id(self, call: Call) -> str:
+        return id_with_copy(call.graph_id)
+
+    @admin.display(description="state")
+    def state_live(self, call: Call) -> str:
+        return live.live("call", call.pk, "state", call.get_state_display())
+
     @admin.display(description="caller")
     def caller(self, call: Call) -> str:
-        if call.caller_name and call.caller_id:
-            return f"{call.caller_name} ({call.caller_id})"
-        return call.caller_name or call.caller_id or "—"
+        return caller_text(call.caller_id, call.caller_name)
+
+    @admin.display(description="duration")
+    def duration(self, call: Call) -> str:
+        return live.live("call", call.pk, "duration", self.duration_text(call))
+
+    def duration_text(self, call: Call) -> str:
+        """From answer to hang-up; "live" while the call is up."""
+        if call.answered_at is None:
+            return "—"
+        if call.ended_at is None:
+            return "live" if call.is_live else "—"
+        return display.duration_text((call.ended_at - call.answered_at).total_seconds())
 
     @admin.display(description="ended by")
     def ended(self, call: Call) -> str:
@@ -216,6 +249,17 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     @admin.display(description="latest recording")
     def latest_status(self, call: Call) -> str:
         latest = getattr(call, "latest_operation", None)
+        return live.live(
+            "call",
+            call.pk,
+            "latest_status",
+            self.latest_status_html(call),
+            url=live.calls_url(),
+            active=live.latest_active(latest),
+        )
+
+    def latest_status_html(self, call: Call) -> str:
+        latest = getattr(call, "latest_operation", None)
         if not latest:
             return "—"
         url = reverse("admin:recordings_recordoperation_change", args=[latest["pk"]])
@@ -224,6 +268,9 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="reason")
     def latest_reason(self, call: Call) -> str:
+        return live.live("call", call.pk, "latest_reason", self.latest_reason_html(call))
+
+    def latest_reason_html(self, call: Call) -> str:
         latest = getattr(call, "latest_operation", None)
         if not latest:
             return "—"
@@ -231,8 +278,33 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         key = display.reason_key(latest["completion_reason"] or "", latest["recorder_reason"] or "")
         return display.reason_label(key) if key else "—"
 
+    @admin.display(description="recording length")
+    def recording_length(self, call: Call) -> str:
+        return live.live("call", call.pk, "recording_length", self.recording_length_text(call))
+
+    def recording_length_text(self, call: Call) -> str:
+        """The latest recording's length, once Recorder has its audio."""
+        latest = getattr(call, "latest_operation", None) or {}
+        if latest.get("recording_seconds") is None:
+            return "—"
+        return display.duration_text(latest["recording_seconds"])
+
     @admin.display(description="latest")
     def recordings_on_call(self, call: Call) -> str:
+        if hasattr(call, "latest_operation"):
+            latest = call.latest_operation
+        else:
+            latest = selectors.latest_of(call)
+        return live.live(
+            "call",
+            call.pk,
+            "recordings_on_call",
+            self.recordings_on_call_html(call),
+            url=live.calls_url(detail=True),
+            active=live.latest_active(latest),
+        )
+
+    def recordings_on_call_html(self, call: Call) -> str:
         operations = selectors.recent_operations(call, limit=10)
         if not operations:
             return "None yet."
@@ -282,6 +354,11 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
+            path(
+                "live/",
+                self.admin_site.admin_view(lambda request: live.calls_view(self, request)),
+                name="{}_{}_live".format(*info),
+            ),
             path(
                 "<path:object_id>/record/",
                 self.admin_site.admin_view(self.record_view),

@@ -12,33 +12,34 @@ page has its module beside this one.
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.http import HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from recordings import display, permissions, selectors
+from recordings.admin import live
 from recordings.admin.base import ReadOnlyAdmin
 from recordings.admin.changelist import CappedCountPaginator, bounded_date_hierarchy
 from recordings.admin.confirm import ObjectActionsMixin, Question
 from recordings.admin.legal_hold import hold_from_page, put_on_legal_hold, release_legal_hold
 from recordings.admin.operation_chart import reason_chart
+from recordings.admin.operation_columns import (
+    audio_cell,
+    caller_text,
+    finished_text,
+    id_with_copy,
+    operation_active,
+    reason_cell,
+    reason_detail,
+    retention_text,
+)
 from recordings.admin.operation_csv import export_changelist, export_selected_csv
-from recordings.admin.operation_filters import CompletionReasonFilter
+from recordings.admin.operation_filters import CompletionReasonFilter, CreatedBetweenFilter
 from recordings.admin.operation_timeline import operation_timeline
-from recordings.models import FetchStatus, RecordOperation
+from recordings.admin.operation_zip import download_selected_zip
+from recordings.models import RecordOperation
 from recordings.redaction import pretty_payload
 from recordings.services import errors as service_errors
 from recordings.services import recordings as recording_services
-
-
-def audio_url(operation: RecordOperation, *, download: bool = False) -> str | None:
-    # The route belongs to the recordings' web URLs; if a deployment leaves it out, the pages
-    # still render, without player or link.
-    try:
-        url = reverse("recordings:recording-audio", args=[operation.pk])
-    except NoReverseMatch:
-        return None
-    return f"{url}?download=1" if download else url
 
 
 def _yes_no(value: bool | None, default: str) -> str:
@@ -110,16 +111,22 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "operation",
         "reason",
         "audio",
+        "caller",
         "call_link",
+        "retention",
         "requested_by",
         "when",
     ]
     list_display_links = ["operation"]
-    list_filter = ["status", CompletionReasonFilter, "profile"]
+    list_filter = [CreatedBetweenFilter, "status", CompletionReasonFilter, "profile"]
     date_hierarchy = "created_at"
-    # Searched by get_search_results (whole ids, index lookups); listed so the box shows.
+    # Searched by get_search_results (id prefixes, caller numbers, client context: index
+    # lookups); listed so the box shows.
     search_fields = ["graph_id", "call__graph_id", "client_context"]
-    search_help_text = "Paste a whole operation id, call id or client context."
+    search_help_text = (
+        "An operation or call id as the list shows it (its first characters) or whole, "
+        "the caller's number (with or without +), or a client context."
+    )
     list_select_related = ["call", "record_request__requested_by", "recording"]
     ordering = ["-created_at"]
     # Only the column an index sorts; the others would sort a million rows.
@@ -127,37 +134,44 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    actions = [export_selected_csv, put_on_legal_hold, release_legal_hold]
+    actions = [
+        export_selected_csv,
+        download_selected_zip,
+        put_on_legal_hold,
+        release_legal_hold,
+    ]
     fieldsets = [
         (
             None,
             {
                 "fields": [
                     "graph_id",
-                    "status_badge",
-                    "reason_detail",
+                    "status_live",
+                    "reason_live",
                     "result",
                     "call_detail",
                     "requested_by",
                     "client_context",
                     "profile",
                     "created_at",
-                    "finished_at",
+                    "finished_when",
                     "legal_hold",
                 ]
             },
         ),
     ]
     readonly_fields = [
-        "status_badge",
-        "reason_detail",
+        "status_live",
+        "reason_live",
+        "finished_when",
         "result",
         "call_detail",
         "requested_by",
     ]
 
     class Media:
-        css = {"all": ["recordings/operations.css"]}
+        css = {"all": ["recordings/operations.css", "recordings/live.css"]}
+        js = ["recordings/live.js"]
 
     # -- pages
 
@@ -165,6 +179,16 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         opts = self.opts
         name = f"{opts.app_label}_{opts.model_name}"
         return [
+            path(
+                "live/",
+                self.admin_site.admin_view(lambda request: live.operations_view(self, request)),
+                name=f"{name}_live",
+            ),
+            path(
+                "live/chart/",
+                self.admin_site.admin_view(lambda request: live.chart_view(self, request)),
+                name=f"{name}_live_chart",
+            ),
             path(
                 "export/",
                 self.admin_site.admin_view(self.export_view),
@@ -199,6 +223,9 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             **(extra_context or {}),
             "reason_chart": reason_chart(changelist_url),
             "export_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_export"),
+            "live_chart_url": reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_live_chart"
+            ),
         }
         response = super().changelist_view(request, extra_context)
         cl = getattr(response, "context_data", {}).get("cl") if response else None
@@ -213,27 +240,9 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def page_context(self, request: HttpRequest, operation: RecordOperation) -> dict:
-        recording = selectors.recording_of(operation)
-        state, detail = display.fetch_state(recording)
-        stored = recording is not None and recording.status == FetchStatus.STORED
-        playable = stored and recording.is_playable and self.has_download_permission(request)
         timeline, timeline_capped = operation_timeline(operation)
         return {
-            "operation": operation,
-            "recording": recording,
-            "fetch_state": state,
-            "fetch_detail": detail,
-            "audio_src": audio_url(operation) if playable else None,
-            "download_url": audio_url(operation, download=True) if playable else None,
-            "recording_duration": display.duration_text(recording.duration_seconds)
-            if recording
-            else "",
-            "recording_size": display.size_text(recording.size_bytes) if recording else "",
-            # Recorder drew this SVG itself from the samples when it stored the file: the one
-            # value on these pages trusted as markup.
-            "waveform": mark_safe(recording.waveform_svg)  # noqa: S308
-            if stored and recording.waveform_svg
-            else "",
+            **live.audio_section_context(operation, download=self.has_download_permission(request)),
             "parameters": parameters_sent(operation),
             "timeline": timeline,
             "timeline_capped": timeline_capped,
@@ -302,38 +311,41 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: RecordOperation):
-        return display.status_badge(obj.status)
+        return self._live_status(obj, detail=False)
+
+    @admin.display(description="status")
+    def status_live(self, obj: RecordOperation):
+        return self._live_status(obj, detail=True)
+
+    def _live_status(self, obj: RecordOperation, *, detail: bool):
+        """The badge, carrying the live route the page asks (the page's with its audio
+        section) and whether the row still moves."""
+        return live.live(
+            "op",
+            obj.pk,
+            "status",
+            display.status_badge(obj.status),
+            url=live.operations_url(detail=detail),
+            active=operation_active(obj),
+        )
 
     @admin.display(description="operation")
     def operation(self, obj: RecordOperation):
-        return format_html(
-            '<span class="op-id" title="{}">{}</span>', obj.graph_id, display.short_id(obj.graph_id)
-        )
+        return id_with_copy(obj.graph_id)
 
     @admin.display(description="completion reason")
     def reason(self, obj: RecordOperation):
-        key = display.reason_key(obj.completion_reason, obj.recorder_reason)
-        if not key:
-            return "—"
-        return format_html(
-            '<span class="op-reason op-tone-{}" title="{}">{}</span>',
-            display.reason_tone(key),
-            key,
-            display.reason_label(key),
+        return live.live(
+            "op", obj.pk, "reason", reason_cell(obj.completion_reason, obj.recorder_reason)
         )
 
     @admin.display(description="completion reason")
-    def reason_detail(self, obj: RecordOperation):
-        key = display.reason_key(obj.completion_reason, obj.recorder_reason)
-        if not key:
-            return display.NO_REASON
-        raw = [obj.completion_reason and f"Graph: {obj.completion_reason}"]
-        raw.append(obj.recorder_reason and f"Recorder: {obj.recorder_reason}")
-        return format_html(
-            '{} <span class="op-raw">({})</span>',
-            display.reason_label(key),
-            "; ".join(r for r in raw if r),
-        )
+    def reason_live(self, obj: RecordOperation):
+        return live.live("op", obj.pk, "reason_detail", reason_detail(obj))
+
+    @admin.display(description="finished at")
+    def finished_when(self, obj: RecordOperation):
+        return live.live("op", obj.pk, "finished_at", finished_text(obj))
 
     @admin.display(description="result")
     def result(self, obj: RecordOperation):
@@ -342,15 +354,19 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         code = f"{obj.result_code}/{obj.result_subcode}" if obj.result_subcode else obj.result_code
         return format_html("{} {}", code, obj.result_message)
 
+    @admin.display(description="caller")
+    def caller(self, obj: RecordOperation):
+        return caller_text(obj.call.caller_id, obj.call.caller_name)
+
     @admin.display(description="call")
     def call_link(self, obj: RecordOperation):
         url = reverse("admin:recordings_call_change", args=[obj.call_id])
-        return format_html(
-            '<a href="{}" class="op-id" title="{}">{}</a>',
-            url,
-            obj.call.graph_id,
-            display.short_id(obj.call.graph_id),
-        )
+        return id_with_copy(obj.call.graph_id, href=url)
+
+    @admin.display(description="audio kept")
+    def retention(self, obj: RecordOperation):
+        text = retention_text(obj, selectors.recording_of(obj))
+        return live.live("op", obj.pk, "retention", text)
 
     @admin.display(description="created", ordering="created_at")
     def when(self, obj: RecordOperation):
@@ -374,32 +390,8 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="recording")
     def audio(self, obj: RecordOperation):
-        return self._audio(obj, download=False)
+        return live.live("op", obj.pk, "audio", audio_cell(obj, download=False))
 
     @admin.display(description="recording")
     def audio_or_download(self, obj: RecordOperation):
-        return self._audio(obj, download=True)
-
-    def _audio(self, obj: RecordOperation, *, download: bool):
-        """The recorded duration and, once stored, a Download link; else where fetching
-        stands (the reason on hover)."""
-        recording = selectors.recording_of(obj)
-        if recording is None:
-            return "—"
-        if recording.status == FetchStatus.STORED:
-            url = audio_url(obj, download=True) if download and recording.is_playable else None
-            duration = display.duration_text(recording.duration_seconds)
-            if url:
-                return format_html(
-                    '{} <a href="{}" class="op-download" title="Download the WAV">Download</a>',
-                    duration,
-                    url,
-                )
-            return duration
-        state, detail = display.fetch_state(recording)
-        return format_html(
-            '<span class="op-fetch op-tone-{}" title="{}">{}</span>',
-            display.fetch_tone(recording),
-            detail,
-            state,
-        )
+        return live.live("op", obj.pk, "audio", audio_cell(obj, download=True))

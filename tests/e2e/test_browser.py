@@ -112,7 +112,8 @@ def log_in_and_upload_a_prompt(page, url: str) -> None:
 
 def open_record_page(page, url: str, call_id: str) -> None:
     page.goto(f"{url}/admin/recordings/call/")
-    page.click(f"text={call_id}")
+    # The list shows ids shortened, the whole id on hover.
+    page.click(f"#result_list [title='{call_id}']")
     page.click("a.record-link")
     expect(page.locator("h1")).to_contain_text(f"Record call {call_id}")
 

@@ -8,7 +8,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from recordings.admin import operations
+from recordings.admin import operation_columns
 from recordings.models import FetchStatus, GraphExchange, RecordRequest
 from tests.support.factories import completed, received, store
 from tests.support.graph import OP_ID, graph_fixture
@@ -165,7 +165,7 @@ def test_the_operation_page_says_why_the_fetch_failed(make_operation):
 def test_the_pages_still_render_when_the_audio_route_is_missing(make_operation, monkeypatch):
     operation = completed(make_operation)
     store(operation)
-    monkeypatch.setattr(operations, "reverse", _reverse_without_audio)
+    monkeypatch.setattr(operation_columns, "reverse", _reverse_without_audio)
     client = operator(VIEW, "download_recording")
     assert client.get(LIST).status_code == 200
     assert client.get(page_of(operation)).status_code == 200

@@ -1,0 +1,76 @@
+"""An operator clicks Record and, without reloading, watches the operation page turn to
+Completed and then offer the player; the operations list keeps up the same way."""
+
+import pytest
+from playwright.sync_api import expect
+
+from recordings.models import RecordOperation
+from tests.e2e import test_browser
+from tests.e2e.test_browser import open_record_page, operator_with_a_live_call, screenshots_dir
+
+pytestmark = pytest.mark.e2e
+
+browser_page = test_browser.browser_page  # the same headless Chromium, as a fixture here
+
+
+def log_in(page, url: str) -> None:
+    page.goto(f"{url}/admin/login/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", "Operator-pass-1")
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_contain_text("Recorder")
+
+
+def test_the_operation_page_shows_completed_then_the_player_without_a_reload(
+    recorder, browser_page, tmp_path
+):
+    page, url = browser_page, recorder.url
+    call_id = operator_with_a_live_call(recorder, tmp_path)
+    log_in(page, url)
+    open_record_page(page, url, call_id)
+    page.check("#id_stop_tones input[value='#']")
+    page.fill("#id_max_record_duration", "20")
+    page.click("input[name=_record]")
+    expect(page.locator(".messagelist")).to_contain_text("Recording started")
+    # Marks this document: a reload would lose it.
+    page.evaluate("window.__notReloaded = true")
+    # The operations list, opened while the caller still speaks, keeps up the same way.
+    listing = page.context.new_page()
+    listing.goto(f"{url}/admin/recordings/recordoperation/")
+    listing.evaluate("window.__notReloaded = true")
+    listed_status = listing.locator("#result_list tbody tr").first.locator(".field-status_badge")
+
+    status = page.locator(".field-status_live")
+    expect(status).to_contain_text("Completed", timeout=30_000)
+    expect(page.locator(".field-reason_live")).to_contain_text("Stop tone detected")
+    expect(page.locator("audio.op-player")).to_be_visible(timeout=30_000)
+    expect(page.locator(".op-retention")).to_contain_text("audio kept until")
+    assert page.evaluate("window.__notReloaded") is True
+    expect(listed_status).to_contain_text("Completed")
+    expect(listing.locator("#result_list tbody tr").first.locator("audio")).to_have_count(1)
+    assert listing.evaluate("window.__notReloaded") is True
+    listing.close()
+    page.screenshot(path=screenshots_dir() / "operation-page-live.png", full_page=True)
+
+    # Once nothing runs, the page stops asking.
+    asked = []
+    page.on(
+        "request", lambda request: asked.append(request.url) if "/live/" in request.url else None
+    )
+    page.wait_for_timeout(2500)
+    assert asked == []
+
+    operation = RecordOperation.objects.get(call__graph_id=call_id)
+    assert operation.status == "completed"
+
+    # The lists at a laptop's width, for a look at their columns.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{url}/admin/recordings/recordoperation/")
+    row = page.locator("#result_list tbody tr").first
+    expect(row).to_contain_text("Stop tone detected")
+    expect(row).to_contain_text("+15550100")
+    expect(row.locator("audio[preload=none]")).to_have_count(1)
+    page.screenshot(path=screenshots_dir() / "operations-list-1366.png", full_page=True)
+    page.goto(f"{url}/admin/recordings/call/")
+    expect(page.locator("#result_list")).to_contain_text("Completed")
+    page.screenshot(path=screenshots_dir() / "calls-list-1366.png", full_page=True)
