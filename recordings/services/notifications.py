@@ -46,13 +46,15 @@ def receive_notification(
     between, nothing was answered, and Graph delivers again: nothing is lost either way.
     """
     try:
+        # Parsed before the transaction begins: on SQLite it holds the one write lock.
+        items = _parse(body)
         with transaction.atomic():
             notification = store_notification(
                 body=body,
                 headers=headers,
                 remote_addr=remote_addr,
                 claims=claims,
-                **_apply_body(body),
+                **_apply_items_and_mark(items),
             )
     except Exception as err:
         store_notification(
@@ -94,15 +96,15 @@ def apply_waiting_notifications(operation: RecordOperation) -> None:
 
 
 def _apply_and_mark(notification: Notification) -> None:
-    fields = _apply_body(bytes(notification.body))
+    fields = _apply_items_and_mark(_parse(bytes(notification.body)))
     Notification.objects.filter(pk=notification.pk).update(**fields)
     for name, value in fields.items():
         setattr(notification, name, value)
 
 
-def _apply_body(body: bytes) -> dict:
+def _apply_items_and_mark(items: list[ParsedNotification]) -> dict:
     """Apply a POST's notifications; the row's fields that say how that went."""
-    unmatched = _apply_items(_parse(body))
+    unmatched = _apply_items(items)
     return {
         "processed_at": timezone.now(),
         "matched": not unmatched,
