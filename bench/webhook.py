@@ -4,12 +4,19 @@
 
 Both are served by gunicorn with the same worker settings on loopback. Each notification is
 a signed v1.0 completion for an operation of its own, so every one is verified, stored and
-applied. Prints throughput and p50/p99 latency of both, their ratio (target: at least 0.5),
-and the database queries one notification costs (counted in-process on the same code path).
+applied, and its recording's fetch queued (the database task backend, as `make run` has it).
+Prints throughput and p50/p99 latency of both, their ratio (target: at least 0.5), and the
+database queries one notification costs (counted in-process on the same code path).
+
+Then the floor: the statements a notification needs (move the operation, insert its
+Recording row, queue the fetch, insert the raw row), one transaction per notification,
+straight through the database driver (sqlite3 / psycopg), no Django and no HTTP, from as many
+threads as there are senders; the webhook's throughput is shown as a fraction of it too.
 The database is a fresh SQLite file unless DATABASE_URL is set.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -106,6 +113,89 @@ def blast(url: str, bodies: list[bytes], token: str, concurrency: int) -> tuple[
     return time.perf_counter() - started, latencies
 
 
+FLOOR_STATEMENTS = (
+    """UPDATE recordings_recordoperation SET completion_reason = {p}, result_code = {p},
+    result_subcode = {p}, result_message = {p}, recording_location = {p},
+    recording_access_token = {p}, status = 'completed', updated_at = {p}, finished_at = {p}
+    WHERE LOWER(graph_id) = {p} AND status IN ('notStarted', 'running')
+    RETURNING id, recording_location""",
+    """INSERT INTO recordings_recording (operation_id, status, attempts, error, file, sha256,
+    waveform_svg, created_at, updated_at) VALUES ({p}, 'pending', 0, '', '', '', '', {p}, {p})
+    RETURNING id""",
+    """INSERT INTO django_tasks_database_dbtaskresult (id, status, enqueued_at, args_kwargs,
+    priority, task_path, worker_ids, queue_name, backend_name, run_after,
+    exception_class_path, traceback) VALUES ({p}, 'READY', {p}, {j}, 0,
+    'recordings.tasks.fetch_recording_task', {j}, 'default', 'default', {p}, '', '')""",
+    """INSERT INTO recordings_notification (received_at, remote_addr, headers, body,
+    body_sha256, token_claims, processed_at, matched, unmatched_operation_ids, error,
+    traceback) VALUES ({p}, {p}, {j}, {p}, {p}, {j}, {p}, {true}, {j}, '', '')""",
+)
+
+
+def floor(database: dict, op_ids: list[str], bodies: list[bytes], concurrency: int) -> float:
+    """Notifications per second through the driver alone: one transaction each, the
+    statements Recorder's webhook runs, on one connection per thread."""
+    from datetime import UTC, datetime
+
+    sqlite = database["ENGINE"].endswith("sqlite3")
+    if sqlite:
+        import sqlite3
+
+        marks = {"p": "?", "j": "?", "true": "1"}
+
+        def connect():
+            conn = sqlite3.connect(database["NAME"], timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+    else:
+        import psycopg
+
+        marks = {"p": "%s", "j": "%s::jsonb", "true": "true"}
+
+        def connect():
+            return psycopg.connect(
+                host=database["HOST"] or "127.0.0.1",
+                port=database["PORT"] or 5432,
+                user=database["USER"],
+                password=database["PASSWORD"] or None,
+                dbname=database["NAME"],
+            )
+
+    update, recording, task, raw = (sql.format(**marks) for sql in FLOOR_STATEMENTS)
+    local = threading.local()
+
+    def one(job: tuple[str, bytes]) -> None:
+        op_id, body = job
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = connect()
+        now = datetime.now(UTC)
+        stamp = now.isoformat(" ") if sqlite else now
+        forever = "9999-01-01 00:00:00" if sqlite else datetime(9999, 1, 1, tzinfo=UTC)
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE" if sqlite else "BEGIN")
+        location = f"http://127.0.0.1/recordings/{op_id}"
+        cur.execute(
+            update, ("stopToneDetected", 200, 8510, "stop tone", location, "t", stamp, stamp, op_id)
+        )
+        operation_pk, _ = cur.fetchone()
+        cur.execute(recording, (operation_pk, stamp, stamp))
+        (recording_pk,) = cur.fetchone()
+        args = json.dumps({"args": [recording_pk], "kwargs": {}})
+        cur.execute(task, (uuid.uuid4().hex, stamp, args, "[]", forever))
+        headers = json.dumps({"CONTENT_TYPE": "application/json"})
+        sha = hashlib.sha256(body).hexdigest()
+        cur.execute(raw, (stamp, "127.0.0.1", headers, body, sha, "{}", stamp, "[]"))
+        conn.commit() if not sqlite else cur.execute("COMMIT")
+
+    jobs = list(zip(op_ids, bodies, strict=True))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, jobs))
+    return len(jobs) / (time.perf_counter() - started)
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
@@ -125,7 +215,7 @@ def main() -> None:
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3"),
         "NOTIFICATION_OPENID_CONFIG_URL": serve_keys(key),
         "GRAPH_CLIENT_ID": CLIENT_ID,
-        "TASKS_BACKEND": "dummy",
+        "TASKS_BACKEND": "database",
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
@@ -143,7 +233,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     call = Call.objects.create(graph_id=str(uuid.uuid4()), state="established")
-    op_ids = [str(uuid.uuid4()) for _ in range(args.n + 20)]
+    # The webhook's n, the query count's 20, the floor's n.
+    op_ids = [str(uuid.uuid4()) for _ in range(2 * args.n + 20)]
     requests_ = RecordRequest.objects.bulk_create(
         RecordRequest(call=call, profile="v1.0", client_context=op, status="accepted")
         for op in op_ids
@@ -170,7 +261,9 @@ def main() -> None:
 
     # Queries per notification, on the same code path, after the key cache is warm.
     client = Client(HTTP_HOST="127.0.0.1")
-    sample = [notification(call.graph_id, op) for op in op_ids[args.n :]]
+    sample = [notification(call.graph_id, op) for op in op_ids[args.n : args.n + 20]]
+    floor_ops = op_ids[args.n + 20 :]
+    floor_bodies = [notification(call.graph_id, op) for op in floor_ops]
     client.post(
         "/api/calls",
         sample[0],
@@ -214,8 +307,21 @@ def main() -> None:
             f"   p99 {percentile(latencies, 99) * 1000:6.1f} ms"
             f"   mean {statistics.mean(latencies) * 1000:6.1f} ms"
         )
-    ratio = results["Recorder webhook"][0] / results["bare 202 view"][0]
+    database = dict(connection.settings_dict)
+    connection.close()
+    floor_rate = floor(database, floor_ops, floor_bodies, args.concurrency)
+    webhook_rate = results["Recorder webhook"][0]
+    print(
+        f"  {'floor (driver only)':18} {floor_rate:8.0f} req/s   "
+        f"the same statements, one transaction each, {args.concurrency} threads"
+    )
+    ratio = webhook_rate / results["bare 202 view"][0]
     print(f"  ratio Recorder / bare: {ratio:.2f} (target >= 0.5)")
+    print(f"  ratio Recorder / floor: {webhook_rate / floor_rate:.2f}")
+    p99 = {name: percentile(latencies, 99) for name, (_, latencies) in results.items()}
+    print(
+        f"  p99 Recorder / bare: {p99['Recorder webhook'] / p99['bare 202 view']:.1f} (target <= 3)"
+    )
     print(f"  database queries per notification: {per_notification:.1f}")
     applied = RecordOperation.objects.filter(status="completed").count()
     print(f"  operations completed by the run: {applied}")

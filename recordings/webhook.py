@@ -1,8 +1,9 @@
 """`POST /api/calls`: Graph's notifications.
 
 Order matters: the size is checked before the body is read, the bearer JWT is verified before
-anything in the request is trusted, the raw body is stored before it is parsed, and it is
-applied in a transaction before the 202. Nothing slow happens here: remote work is enqueued.
+anything in the request is trusted, and the raw body is stored in the transaction that
+applies it, before the 202 (or on its own with the error, if applying it fails). Nothing
+slow happens here: remote work is enqueued.
 
 A request that fails authentication is logged and not stored: storing whatever an anonymous
 sender posts would let anyone fill the database.

@@ -9,8 +9,10 @@ services themselves load.
 
 from datetime import datetime
 
+from django.db import transaction
 from django.tasks import Task
 from django.utils.module_loading import import_string
+from django_tasks_db import DatabaseBackend
 
 TASKS_MODULE = "recordings.tasks"
 
@@ -36,6 +38,21 @@ def fetch_recording(recording_pk: int, *, run_after: datetime | None = None) -> 
             return
         task = task.using(run_after=run_after)
     task.enqueue(recording_pk)
+
+
+def fetch_recording_on_commit(recording_pk: int) -> None:
+    """Fetch the recording once the caller's transaction commits.
+
+    The database backend's task is a row in the same database: it is inserted in the caller's
+    transaction, so it commits with the work that called for it, in the same commit, or not
+    at all (no second transaction per notification, and no commit whose task is lost because
+    the process died just after it). Any other backend is told only after the commit, so its
+    worker can never look for a row that is not there yet.
+    """
+    if isinstance(_task("fetch_recording_task").get_backend(), DatabaseBackend):
+        fetch_recording(recording_pk)
+    else:
+        transaction.on_commit(lambda: fetch_recording(recording_pk))
 
 
 def _task(name: str) -> Task:

@@ -46,14 +46,13 @@ def move_recording(recordings: QuerySet, *, to: str, now: datetime, **changes) -
     return recordings.filter(status__in=allowed).update(status=to, updated_at=now, **changes)
 
 
-def expect_recording(operations: QuerySet) -> None:
+def expect_recording(*, operation_pk: int, recording_location: str) -> None:
     """An operation just completed: if it has a recording, make its (one) Recording row and
     fetch it once the transaction commits. Runs inside the caller's transaction, right after
-    the conditional UPDATE that completed the operation: that UPDATE holds the operation's
-    row lock, and only the one delivery that moved it gets here, so the insert cannot meet
-    another and needs no savepoint of its own."""
-    completed = operations.filter(status=OperationStatus.COMPLETED).exclude(recording_location="")
-    for operation_pk in completed.values_list("pk", flat=True):
+    the conditional UPDATE that completed the operation (and returned its location): that
+    UPDATE holds the operation's row lock, and only the one delivery that moved it gets here,
+    so the insert cannot meet another and needs no savepoint of its own."""
+    if recording_location:
         _create_recording(operation_pk, savepoint=False)
 
 
@@ -68,7 +67,7 @@ def _create_recording(operation_pk: int, *, savepoint: bool = True) -> Recording
         if not savepoint:
             raise
         return None
-    transaction.on_commit(lambda: enqueue.fetch_recording(recording.pk))
+    enqueue.fetch_recording_on_commit(recording.pk)
     return recording
 
 

@@ -1,5 +1,6 @@
-"""Graph's notifications: stored raw, then applied in one transaction, under a lock on the call
-row, so a notification and the operation it names can't miss each other."""
+"""Graph's notifications: applied and stored raw in one transaction, under a lock on the call
+row when the operation is not known yet, so a notification and the operation it names can't
+miss each other."""
 
 import contextlib
 import hashlib
@@ -37,18 +38,26 @@ def store_notification(
 def receive_notification(
     *, body: bytes, headers: dict, remote_addr: str | None, claims: dict
 ) -> Notification:
-    """Store an authenticated POST raw, then apply it, in one transaction: one commit.
+    """Apply an authenticated POST and store it raw with the outcome, in one transaction: one
+    commit.
 
-    When the apply fails, its transaction takes the row with it, so the POST is stored
-    again on its own with the reason, and the error raised. If the process dies in between,
-    nothing was answered, and Graph delivers again: nothing is lost either way.
+    The row is inserted last, already carrying what applying it found (processed, matched or
+    not): it commits with the apply or not at all, so one INSERT does the work of an INSERT
+    and an UPDATE. When the apply fails, its transaction takes everything with it, so the POST
+    is stored on its own with the reason, and the error raised. If the process dies in
+    between, nothing was answered, and Graph delivers again: nothing is lost either way.
     """
     try:
+        # Parsed before the transaction begins: on SQLite it holds the one write lock.
+        items = _parse(body)
         with transaction.atomic():
             notification = store_notification(
-                body=body, headers=headers, remote_addr=remote_addr, claims=claims
+                body=body,
+                headers=headers,
+                remote_addr=remote_addr,
+                claims=claims,
+                **_apply_items_and_mark(items),
             )
-            _apply_and_mark(notification)
     except Exception as err:
         store_notification(
             body=body,
@@ -89,17 +98,22 @@ def apply_waiting_notifications(operation: RecordOperation) -> None:
 
 
 def _apply_and_mark(notification: Notification) -> None:
-    unmatched = _apply_items(_parse_stored(notification))
-    fields = {
+    fields = _apply_items_and_mark(_parse(bytes(notification.body)))
+    Notification.objects.filter(pk=notification.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(notification, name, value)
+
+
+def _apply_items_and_mark(items: list[ParsedNotification]) -> dict:
+    """Apply a POST's notifications; the row's fields that say how that went."""
+    unmatched = _apply_items(items)
+    return {
         "processed_at": timezone.now(),
         "matched": not unmatched,
         "unmatched_operation_ids": sorted(unmatched),
         "error": "",
         "traceback": "",
     }
-    Notification.objects.filter(pk=notification.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(notification, name, value)
 
 
 def _failure(err: Exception) -> dict[str, str]:
@@ -112,9 +126,9 @@ def _failure(err: Exception) -> dict[str, str]:
     }
 
 
-def _parse_stored(notification: Notification) -> list[ParsedNotification]:
+def _parse(body: bytes) -> list[ParsedNotification]:
     try:
-        return parse_notifications(json.loads(bytes(notification.body)))
+        return parse_notifications(json.loads(body))
     except (ValueError, PayloadError, RecursionError) as err:
         raise PayloadError(_payload_problem(err)) from err
 

@@ -31,16 +31,34 @@ def move_operation(operations: QuerySet, *, to: str, now: datetime, **changes) -
     One conditional UPDATE: it matches only while the stored status ranks below `to`, so
     final is final, a status never moves back, and of two moves at once exactly one happens
     (the database re-checks the condition under the row lock). A completion makes the
-    operation's Recording row in the same transaction.
+    operation's Recording row in the same transaction, from what the UPDATE returned.
     """
     changes = {**changes, "status": to, "updated_at": now}
     if to in RecordOperation.FINAL_STATUSES:
         changes["finished_at"] = now
-    if not operations.filter(status__in=states.operation_statuses_before(to)).update(**changes):
-        return False
+    moved = _update_returning(
+        operations.filter(status__in=states.operation_statuses_before(to)),
+        changes,
+        returning=("id", "recording_location"),
+    )
     if to == OperationStatus.COMPLETED:
-        fetch_services.expect_recording(operations)
-    return True
+        for operation_pk, recording_location in moved:
+            fetch_services.expect_recording(
+                operation_pk=operation_pk, recording_location=recording_location
+            )
+    return bool(moved)
+
+
+def _update_returning(rows: QuerySet, changes: dict, *, returning: tuple[str, ...]) -> list:
+    """`rows.update(**changes)`, returning the `returning` columns of the rows it changed.
+
+    One statement (UPDATE ... RETURNING) rather than an UPDATE and a SELECT. QuerySet.update()
+    returns only a count; this is the same UPDATE through the method Model.save() uses to
+    get columns back from one. PostgreSQL and SQLite (3.35+) both return rows from an UPDATE.
+    """
+    meta = rows.model._meta
+    values = [(meta.get_field(name), None, value) for name, value in changes.items()]
+    return rows._update(values, returning_fields=[meta.get_field(name) for name in returning])
 
 
 def advance_operation(operations: QuerySet, parsed: ParsedOperation) -> bool:

@@ -204,10 +204,10 @@ class Graph:
 if role == "reconcile":
     expect = fetch_services.expect_recording
 
-    def expect_after_the_retry(operations):
+    def expect_after_the_retry(**moved):
         (signals / "completed").touch()
         wait_for("retried", 10)
-        expect(operations)
+        expect(**moved)
 
     fetch_services.expect_recording = expect_after_the_retry
     operation = RecordOperation.objects.select_related("call").get(graph_id=graph_id)
