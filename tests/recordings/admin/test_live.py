@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recordings.models import Call, CallState, RecordOperation
-from tests.recordings.admin.operators import VIEW_CALL, operator
-from tests.recordings.admin.support import LIST, VIEW, completed, page_of, store
+from tests.support.factories import completed, store
+from tests.support.operators import LIST, VIEW, VIEW_CALL, operator, page_of
 
 pytestmark = pytest.mark.django_db
 
