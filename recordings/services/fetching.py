@@ -120,8 +120,9 @@ class _LeaseKeeper(threading.Thread):
                     logger.exception("Recording %s: could not renew the lease", self.recording_pk)
                     continue
                 if not held:
-                    logger.warning(
-                        "Recording %s: the claim was taken over; this fetch keeps nothing",
+                    # Taken over (storing then keeps nothing, and says so), or just ended.
+                    logger.info(
+                        "Recording %s: the claim no longer holds; its lease is not renewed",
                         self.recording_pk,
                     )
                     return
@@ -130,7 +131,8 @@ class _LeaseKeeper(threading.Thread):
 
     def stop(self) -> None:
         self._stopped.set()
-        self.join()
+        # Not for ever: a renewal stuck on the database must not hold up the worker.
+        self.join(timeout=5)
 
 
 # A partial download's name: the recording and its claim, so a sweep can tell whether the
