@@ -325,3 +325,52 @@ def test_an_operator_who_cannot_see_operations_lands_on_the_call_list_after_star
     response = client.post(record_page(call), form_data(), follow=True)
     assert response.redirect_chain[-1][0] == reverse("admin:recordings_call_changelist")
     assert f"Recording started on call {call.graph_id}." in response.content.decode()
+
+
+def test_every_problem_is_shown_at_once_each_on_its_own_field(recorder, call, graph_http):
+    response = recorder.post(
+        record_page(call),
+        form_data(
+            {"kind": "media"},
+            {"kind": "media", "uri": "https://cdn.example.com/a.wav", "loop": "0"},
+            {"kind": "silence", "duration_ms": "4000000"},
+            {"kind": "media", "uri": "ftp://cdn.example.com/b.wav"},
+            initial_silence_timeout="",
+            max_silence_timeout="abc",
+            max_record_duration="2000",
+        ),
+    )
+
+    form, formset = response.context["form"], response.context["formset"]
+    rows = formset.forms
+    assert rows[0].errors == {"uri": ["Pick an uploaded prompt or type the URI of a WAV file."]}
+    assert rows[1].errors == {"loop": ["Play it at least once."]}
+    assert rows[2].errors == {
+        "duration_ms": [
+            "A silence prompt needs a duration from 1 to 3,600,000 milliseconds; got 4000000."
+        ]
+    }
+    assert rows[3].errors == {
+        "uri": ["The media URI must be an http or https address with a host."]
+    }
+    assert formset.non_form_errors() == []
+    assert form.errors == {
+        "max_silence_timeout": ["Enter a whole number."],
+        "max_record_duration": [
+            "The maximum record duration must be a whole number of seconds from 1 to 1800 on "
+            "the beta-record profile; got 2000."
+        ],
+    }
+    assert sent_bodies(graph_http) == []
+
+
+def test_too_many_prompts_is_said_even_when_a_row_is_wrong_too(v1_profile, recorder, call):
+    response = recorder.post(
+        record_page(call),
+        form_data({"kind": "media"}, {"kind": "media", "uri": "https://cdn.example.com/b.wav"}),
+    )
+    formset = response.context["formset"]
+    assert formset.non_form_errors() == [
+        "The v1.0 profile plays at most 1 prompt; this request has 2."
+    ]
+    assert formset.forms[0].errors["uri"]
