@@ -66,10 +66,26 @@ def status_label(status: str) -> str:
     return OperationStatus(status).label if status in OperationStatus.values else status
 
 
-def status_badge(status: str) -> SafeString:
-    """The status as a coloured badge: the same on the operations list and the call list."""
+def is_cancelled(status: str, completion_reason: str) -> bool:
+    """Graph ends a cancelled recording as failed/operationCanceled: not a failure to show."""
+    return status == OperationStatus.FAILED and completion_reason == Reason.OPERATION_CANCELED
+
+
+def status_words(status: str, completion_reason: str = "", cancelled_by: str = "") -> str:
+    """The status in words; a cancel reads as one, with the operator who asked for it."""
+    if is_cancelled(status, completion_reason):
+        return f"Cancelled by {cancelled_by}" if cancelled_by else "Cancelled"
+    return status_label(status)
+
+
+def status_badge(status: str, completion_reason: str = "", cancelled_by: str = "") -> SafeString:
+    """The status as a coloured badge: the same on the operations list and the call list. A
+    cancel is drawn in a neutral colour, not as a failure."""
+    tone = "cancelled" if is_cancelled(status, completion_reason) else status
     return format_html(
-        '<span class="op-badge op-status-{}">{}</span>', status, status_label(status)
+        '<span class="op-badge op-status-{}">{}</span>',
+        tone,
+        status_words(status, completion_reason, cancelled_by),
     )
 
 

@@ -237,6 +237,9 @@ class RecordOperation(models.Model):
     graph_last_action_at = models.DateTimeField(null=True, blank=True)
     # Operators set it; retention never purges the audio of an operation on hold.
     legal_hold = models.BooleanField(default=False)
+    # The user name of the operator whose cancel Graph accepted: kept as a name, so the
+    # operation still says who cancelled it once that account is gone.
+    cancelled_by = models.CharField("cancelled by", max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)

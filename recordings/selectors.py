@@ -106,6 +106,7 @@ def latest_operation() -> Subquery:
                 status="status",
                 completion_reason="completion_reason",
                 recorder_reason="recorder_reason",
+                cancelled_by="cancelled_by",
             )
         )[:1],
         output_field=JSONField(),

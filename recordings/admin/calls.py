@@ -103,7 +103,15 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             return "—"
         url = reverse("admin:recordings_recordoperation_change", args=[latest["pk"]])
         # The operations list's badge, so a status looks the same on both lists.
-        return format_html('<a href="{}">{}</a>', url, display.status_badge(latest["status"]))
+        return format_html(
+            '<a href="{}">{}</a>',
+            url,
+            display.status_badge(
+                latest["status"],
+                latest["completion_reason"] or "",
+                latest.get("cancelled_by") or "",
+            ),
+        )
 
     @admin.display(description="reason")
     def latest_reason(self, call: Call) -> str:
@@ -129,7 +137,11 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                     ", ".join(
                         part
                         for part in (
-                            operation.get_status_display(),
+                            display.status_words(
+                                operation.status,
+                                operation.completion_reason,
+                                operation.cancelled_by,
+                            ),
                             operation.completion_reason_label,
                         )
                         if part

@@ -302,7 +302,7 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: RecordOperation):
-        return display.status_badge(obj.status)
+        return display.status_badge(obj.status, obj.completion_reason, obj.cancelled_by)
 
     @admin.display(description="operation")
     def operation(self, obj: RecordOperation):

@@ -150,6 +150,10 @@ def cancel_recording(
         client.cancel_media_processing(operation.call.graph_id, operation.client_context, log=log)
     except GraphError as err:
         raise service_errors.GraphActionFailed(err.operator_message, error=err) from err
+    if by is not None:
+        # Graph's failed/operationCanceled says only that it was cancelled, not by whom.
+        RecordOperation.objects.filter(pk=operation.pk).update(cancelled_by=by.get_username())
+        operation.cancelled_by = by.get_username()
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:

@@ -100,3 +100,20 @@ def test_sizes_read_in_the_largest_fitting_unit(size, text):
 def test_a_long_id_is_shortened_and_a_short_one_kept():
     assert display.short_id(OP_ID) == "0fe0623f…"
     assert display.short_id("op-1") == "op-1"
+
+
+# --- Status --------------------------------------------------------------------------------
+
+
+def test_a_cancel_reads_as_a_cancel_by_its_operator_in_a_neutral_colour():
+    badge = display.status_badge("failed", "operationCanceled", "alice")
+    assert badge == '<span class="op-badge op-status-cancelled">Cancelled by alice</span>'
+
+
+def test_a_cancel_graph_made_on_its_own_reads_as_cancelled():
+    assert display.status_words("failed", "operationCanceled") == "Cancelled"
+
+
+def test_a_failure_still_reads_as_a_failure():
+    badge = display.status_badge("failed", "playPromptFailed")
+    assert badge == '<span class="op-badge op-status-failed">Failed</span>'
