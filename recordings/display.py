@@ -89,6 +89,42 @@ def status_badge(status: str, completion_reason: str = "", cancelled_by: str = "
     )
 
 
+# --- Graph's result codes --------------------------------------------------------------------
+
+# Graph's resultInfo (code, subcode) in words, for the pairs Recorder has seen or Graph
+# documents; any other pair shows Graph's own message.
+RESULT_CODES: dict[tuple[int, int], str] = {
+    (200, 8515): "Maximum duration reached",
+    (400, 8508): "Cancelled",
+    (200, 5001): "The call ended",
+    (200, 5002): "The call ended",
+    (408, 5002): "Not answered in time",
+    (408, 8537): "Timed out waiting for the caller's audio",
+    (7000, 10550): "The call could not be kept up",
+}
+
+
+def result_code_text(code: int | None, subcode: int | None) -> str:
+    """The code as Graph gives it: "200/8515", or "200" without a subcode."""
+    if code is None:
+        return ""
+    return f"{code}/{subcode}" if subcode else str(code)
+
+
+def result_html(code: int | None, subcode: int | None, message: str) -> SafeString | str:
+    """A resultInfo in words, with Graph's code and message on hover."""
+    if code is None:
+        return "—"
+    words = RESULT_CODES.get((code, subcode or 0)) or message or "Graph gave no explanation"
+    raw = result_code_text(code, subcode)
+    title = f"{raw}: {message}" if message and message != words else raw
+    return format_html('<span class="op-result" title="{}">{}</span>', title, words)
+
+
+def legal_hold_text(on_hold: bool) -> str:
+    return "On hold" if on_hold else "Not on hold"
+
+
 # --- Recorder's copy of the audio ------------------------------------------------------------
 
 

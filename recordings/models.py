@@ -41,8 +41,9 @@ class GraphIdQuerySet(models.QuerySet):
 
 
 class Profile(models.TextChoices):
-    BETA_RECORD = "beta-record", "beta-record (POST /app/calls/{id}/record)"
-    V1 = "v1.0", "v1.0 (POST /communications/calls/{id}/recordResponse)"
+    # Operators read the label; the action's path is the profile's (recordings.graph.profiles).
+    BETA_RECORD = "beta-record", "Graph beta (record)"
+    V1 = "v1.0", "Graph v1.0 (recordResponse)"
 
 
 # Graph's call states: CallState.ESTABLISHED, CallState.TRANSFER_ACCEPTED...

@@ -17,7 +17,7 @@ from recordings.admin.base import ReadOnlyAdmin
 from recordings.admin.confirm import ObjectActionsMixin, Question
 from recordings.forms import PromptFormSet, RecordForm, record_spec_from, show_refusal
 from recordings.graph.profiles import get_profile
-from recordings.models import Call, Prompt, RecordOperation, RecordRequest
+from recordings.models import Call, Profile, Prompt, RecordOperation, RecordRequest
 from recordings.services import calls as call_services
 from recordings.services import errors as service_errors
 from recordings.services import recordings as recording_services
@@ -65,11 +65,11 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     search_help_text = "The whole Graph call id, or part of the caller's number or name."
     show_full_result_count = False
     actions = ["record_selected"]
-    readonly_fields = ["recordings_on_call"]
+    readonly_fields = ["recordings_on_call", "end_result"]
     fieldsets = [
         (None, {"fields": ["graph_id", "state", "direction", ("caller_id", "caller_name")]}),
         ("Times", {"fields": [("created_at", "answered_at", "ended_at")]}),
-        ("End", {"fields": ["result_code", "result_subcode", "result_message"]}),
+        ("End", {"fields": ["end_result"]}),
         ("Recordings", {"fields": ["recordings_on_call"]}),
     ]
 
@@ -121,6 +121,10 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         # From the two values the list already has.
         key = display.reason_key(latest["completion_reason"] or "", latest["recorder_reason"] or "")
         return display.reason_label(key) if key else "—"
+
+    @admin.display(description="result")
+    def end_result(self, call: Call):
+        return display.result_html(call.result_code, call.result_subcode, call.result_message)
 
     @admin.display(description="latest")
     def recordings_on_call(self, call: Call) -> str:
@@ -257,6 +261,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             "call": call,
             "calls": calls,
             "rules": rules,
+            "profile_label": Profile(rules.name).label,
             "form": form,
             "adminform": admin.helpers.AdminForm(form, form.fieldsets, {}, model_admin=self),
             "formset": formset,

@@ -143,7 +143,7 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                     "profile",
                     "created_at",
                     "finished_at",
-                    "legal_hold",
+                    "legal_hold_state",
                 ]
             },
         ),
@@ -154,6 +154,7 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "result",
         "call_detail",
         "requested_by",
+        "legal_hold_state",
     ]
 
     class Media:
@@ -337,10 +338,11 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="result")
     def result(self, obj: RecordOperation):
-        if obj.result_code is None:
-            return "—"
-        code = f"{obj.result_code}/{obj.result_subcode}" if obj.result_subcode else obj.result_code
-        return format_html("{} {}", code, obj.result_message)
+        return display.result_html(obj.result_code, obj.result_subcode, obj.result_message)
+
+    @admin.display(description="legal hold")
+    def legal_hold_state(self, obj: RecordOperation):
+        return display.legal_hold_text(obj.legal_hold)
 
     @admin.display(description="call")
     def call_link(self, obj: RecordOperation):

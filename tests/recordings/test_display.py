@@ -117,3 +117,28 @@ def test_a_cancel_graph_made_on_its_own_reads_as_cancelled():
 def test_a_failure_still_reads_as_a_failure():
     badge = display.status_badge("failed", "playPromptFailed")
     assert badge == '<span class="op-badge op-status-failed">Failed</span>'
+
+
+# --- Graph's result codes and the legal hold -----------------------------------------------
+
+
+def test_a_known_result_code_reads_in_words_with_the_code_on_hover():
+    html = display.result_html(200, 8515, "Action completed, max record duration reached.")
+    assert html == (
+        '<span class="op-result" title="200/8515: Action completed, max record duration '
+        'reached.">Maximum duration reached</span>'
+    )
+
+
+def test_an_unknown_result_code_reads_as_graphs_message():
+    html = display.result_html(500, 9999, "Something broke.")
+    assert html == '<span class="op-result" title="500/9999">Something broke.</span>'
+
+
+def test_no_result_reads_as_a_dash():
+    assert display.result_html(None, None, "") == "—"
+
+
+def test_the_legal_hold_reads_as_a_word():
+    assert display.legal_hold_text(True) == "On hold"
+    assert display.legal_hold_text(False) == "Not on hold"

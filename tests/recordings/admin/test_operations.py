@@ -254,3 +254,33 @@ def test_an_ended_operation_offers_no_cancel(make_operation):
     assert cancel_page(operation) not in client.get(page_of(operation)).content.decode()
     response = client.post(cancel_page(operation), follow=True)
     assert "already ended" in response.content.decode()
+
+
+def test_the_operation_page_speaks_in_words_profile_result_and_hold(make_operation):
+    operation = completed(
+        make_operation,
+        reason="maxRecordDurationReached",
+        result_code=200,
+        result_subcode=8515,
+        result_message="Action completed, max record duration reached.",
+    )
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+    assert operation.get_profile_display() in ("Graph beta (record)", "Graph v1.0 (recordResponse)")
+    assert operation.get_profile_display() in page
+    assert "(POST /" not in page
+    assert 'title="200/8515: Action completed, max record duration reached."' in page
+    assert ">Maximum duration reached<" in page
+    assert "Not on hold" in page
+    assert "icon-no" not in page
+
+
+def test_a_cancelled_operation_page_says_who_cancelled_it(make_operation):
+    operation = make_operation(
+        status="failed",
+        completion_reason="operationCanceled",
+        cancelled_by="alice",
+        finished_at=timezone.now(),
+    )
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+    assert "Cancelled by alice" in page
+    assert "op-status-failed" not in page
