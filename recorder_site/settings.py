@@ -135,6 +135,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Every moment reads the same on every page, its zone named (recorder_site/formats).
+FORMAT_MODULE_PATH = ["recorder_site.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

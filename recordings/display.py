@@ -178,11 +178,23 @@ def short_id(value: str) -> str:
     return value[:8] + "…" if len(value) > 12 else value
 
 
-def compact_time(value: datetime | None) -> str:
-    """Local time to the second, e.g. 2026-11-30 08:55:27: narrow enough for a list column."""
+def time_text(value: datetime | None, *, precise: bool = False) -> str:
+    """A moment in TIME_ZONE, as every page writes it: 2026-11-30 08:55:27 UTC (the
+    DATETIME_FORMAT of recorder_site/formats, which the admin's own fields use too), or
+    2026-11-30 08:55:27.042 UTC when precise."""
     if value is None:
         return "—"
-    return formats.date_format(timezone.localtime(value), "Y-m-d H:i:s")
+    local = timezone.localtime(value)
+    if not precise:
+        return formats.date_format(local, "DATETIME_FORMAT")
+    # To the millisecond, where the order of exchanges matters (an operation's timeline).
+    second = formats.date_format(local, "Y-m-d H:i:s")
+    return f"{second}.{local.microsecond // 1000:03d} {formats.date_format(local, 'T')}"
+
+
+def compact_time(value: datetime | None) -> str:
+    """A list column's moment: the same as everywhere else."""
+    return time_text(value)
 
 
 # --- What a notification said ----------------------------------------------------------------

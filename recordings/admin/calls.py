@@ -7,10 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.timezone import localtime
 
 from recordings import display, permissions, selectors
 from recordings.admin.base import ReadOnlyAdmin
@@ -137,7 +135,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             (
                 (
                     reverse("admin:recordings_recordoperation_change", args=[operation.pk]),
-                    date_format(localtime(operation.created_at), "DATETIME_FORMAT"),
+                    display.time_text(operation.created_at),
                     ", ".join(
                         part
                         for part in (

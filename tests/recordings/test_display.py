@@ -1,8 +1,10 @@
 """The rules of display every page and the record command share."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+from django.utils import formats
 
 from recordings import display
 from recordings.models import RecordOperation
@@ -142,3 +144,17 @@ def test_no_result_reads_as_a_dash():
 def test_the_legal_hold_reads_as_a_word():
     assert display.legal_hold_text(True) == "On hold"
     assert display.legal_hold_text(False) == "Not on hold"
+
+
+# --- Times -----------------------------------------------------------------------------------
+
+
+def test_a_moment_reads_the_same_everywhere_with_its_zone(settings):
+    moment = datetime(2026, 12, 1, 21, 28, 9, 42_500, tzinfo=UTC)
+    assert display.time_text(moment) == "2026-12-01 21:28:09 UTC"
+    assert display.compact_time(moment) == "2026-12-01 21:28:09 UTC"
+    assert display.time_text(moment, precise=True) == "2026-12-01 21:28:09.042 UTC"
+    # The admin's own fields write it the same way.
+    assert formats.localize(moment) == "2026-12-01 21:28:09 UTC"
+    settings.TIME_ZONE = "Europe/Berlin"
+    assert display.time_text(moment) == "2026-12-01 22:28:09 CET"
