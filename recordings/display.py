@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from recordings import audio
 from recordings.graph import PayloadError, parse_notifications
 from recordings.models import FetchStatus, OperationStatus, Recording, RecordOperation
 
@@ -147,6 +148,25 @@ def fetch_state(recording: Recording | None) -> tuple[str, str]:
         FetchStatus.PURGED: "Purged after the retention period",
     }
     return labels.get(recording.status, recording.status), ""
+
+
+# Peak levels (dBFS) at or below which a recording reads as silent, very quiet, quiet.
+LEVEL_WORDS = ((-60.0, "Silent"), (-40.0, "Very quiet"), (-20.0, "Quiet"))
+
+
+def level_text(peak_dbfs: float | None, rms_dbfs: float | None) -> str:
+    """How loud a recording is, in words and numbers: "Silent (peak -63 dBFS, RMS -70 dBFS)"."""
+    if peak_dbfs is None:
+        return ""
+    words = next((word for limit, word in LEVEL_WORDS if peak_dbfs <= limit), "Audible")
+
+    def level(value: float) -> str:
+        return "digital silence" if value <= audio.DBFS_FLOOR else f"{value:.0f} dBFS"
+
+    numbers = f"peak {level(peak_dbfs)}"
+    if rms_dbfs is not None:
+        numbers += f", RMS {level(rms_dbfs)}"
+    return f"{words} ({numbers})"
 
 
 def fetch_tone(recording: Recording) -> str:

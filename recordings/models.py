@@ -350,6 +350,10 @@ class Recording(models.Model):
     sample_width_bytes = models.PositiveSmallIntegerField(null=True, blank=True)
     # Computed once when the file is stored: an inline SVG, no outside script.
     waveform_svg = models.TextField(blank=True)
+    # The level, measured with the waveform: dB relative to full scale (-120: digital
+    # silence). What tells an operator a recording is silent before playing it.
+    peak_dbfs = models.FloatField("peak level (dBFS)", null=True, blank=True)
+    rms_dbfs = models.FloatField("RMS level (dBFS)", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     stored_at = models.DateTimeField(null=True, blank=True)

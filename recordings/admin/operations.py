@@ -230,6 +230,9 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             if recording
             else "",
             "recording_size": display.size_text(recording.size_bytes) if recording else "",
+            "recording_level": display.level_text(recording.peak_dbfs, recording.rms_dbfs)
+            if recording
+            else "",
             # Recorder drew this SVG itself from the samples when it stored the file: the one
             # value on these pages trusted as markup.
             "waveform": mark_safe(recording.waveform_svg)  # noqa: S308

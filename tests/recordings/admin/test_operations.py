@@ -284,3 +284,10 @@ def test_a_cancelled_operation_page_says_who_cancelled_it(make_operation):
     page = operator(VIEW).get(page_of(operation)).content.decode()
     assert "Cancelled by alice" in page
     assert "op-status-failed" not in page
+
+
+def test_the_operation_page_gives_the_recordings_level_in_words(make_operation):
+    operation = completed(make_operation)
+    store(operation, peak_dbfs=-57.1, rms_dbfs=-63.4)
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+    assert "Level: Very quiet (peak -57 dBFS, RMS -63 dBFS)" in page
