@@ -291,3 +291,11 @@ def test_the_operation_page_gives_the_recordings_level_in_words(make_operation):
     store(operation, peak_dbfs=-57.1, rms_dbfs=-63.4)
     page = operator(VIEW).get(page_of(operation)).content.decode()
     assert "Level: Very quiet (peak -57 dBFS, RMS -63 dBFS)" in page
+
+
+def test_the_operation_page_shows_the_recordings_sha256(make_operation):
+    operation = completed(make_operation)
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    store(operation, sha256=digest)
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+    assert f'SHA-256 <code class="op-sha256">{digest}</code>' in page
