@@ -27,7 +27,15 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from recordings.display import reason_key
-from recordings.models import Call, GraphExchange, Notification, Recording, RecordOperation
+from recordings.models import (
+    Call,
+    GraphExchange,
+    Notification,
+    PromptAudio,
+    Recording,
+    RecordOperation,
+)
+from recordings.prompt_files import stored_name
 
 # --- Counts -----------------------------------------------------------------------------------
 
@@ -177,3 +185,13 @@ def exchanges_for(operation: RecordOperation) -> QuerySet:
     return GraphExchange.objects.filter(
         Q(operation=operation) | Q(record_request_id=operation.record_request_id)
     ).order_by("started_at", "pk")
+
+
+def library_prompts(urls: list[str]) -> dict[str, PromptAudio]:
+    """The library prompts among these URLs (those at PROMPT_BASE_URL), by URL: one query."""
+    names = {url: stored_name(url) for url in urls}
+    wanted = {name for name in names.values() if name}
+    if not wanted:
+        return {}
+    by_name = {prompt.file.name: prompt for prompt in PromptAudio.objects.filter(file__in=wanted)}
+    return {url: by_name[name] for url, name in names.items() if name in by_name}

@@ -57,12 +57,23 @@ def parameters_sent(operation: RecordOperation) -> dict:
     """The record request as the operator chose it, in words, and the body as sent."""
     request = operation.record_request
     prompts = []
-    for prompt in request.prompts.all():
+    sent = list(request.prompts.all())
+    library = selectors.library_prompts([prompt.uri for prompt in sent if prompt.uri])
+    for prompt in sent:
         if prompt.kind == prompt.Kind.SILENCE:
             prompts.append(f"Silence, {prompt.duration_ms} ms")
-        else:
-            loop = f", played {prompt.loop} times" if prompt.loop else ""
-            prompts.append(f"Media {prompt.uri}{loop}")
+            continue
+        loop = f", played {prompt.loop} times" if prompt.loop else ""
+        known = library.get(prompt.uri)
+        # A library prompt by the name operators gave it; the URL Graph fetched on hover.
+        prompts.append(
+            format_html(
+                'Media <span class="op-prompt" title="{}">{}</span>{}',
+                prompt.uri,
+                known.name if known else prompt.uri,
+                loop,
+            )
+        )
     rows = [
         ("Profile", request.get_profile_display()),
         ("Prompts", prompts),

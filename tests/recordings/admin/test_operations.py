@@ -5,11 +5,13 @@ import json
 import pytest
 import responses
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
 from recordings.admin import operations
-from recordings.models import FetchStatus, GraphExchange, RecordRequest
+from recordings.models import FetchStatus, GraphExchange, Prompt, PromptAudio, RecordRequest
+from recordings.prompt_files import public_url
 from tests.conftest import contract_sample
 from tests.recordings.admin.operators import operator
 from tests.recordings.admin.support import (
@@ -299,3 +301,30 @@ def test_the_operation_page_shows_the_recordings_sha256(make_operation):
     store(operation, sha256=digest)
     page = operator(VIEW).get(page_of(operation)).content.decode()
     assert f'SHA-256 <code class="op-sha256">{digest}</code>' in page
+
+
+def test_a_library_prompt_is_listed_by_its_name_with_its_url_on_hover(
+    make_operation, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PROMPT_BASE_URL = "https://prompts.example.com/media/prompts/"
+    greeting = PromptAudio(name="Greeting", duration_ms=2400, size_bytes=76844)
+    greeting.file.save("greeting.wav", ContentFile(b"RIFF"), save=False)
+    greeting.save()
+    operation = completed(make_operation)
+    url = public_url(greeting)
+    Prompt.objects.create(request=operation.record_request, position=1, kind="media", uri=url)
+    Prompt.objects.create(
+        request=operation.record_request,
+        position=2,
+        kind="media",
+        uri="https://cdn.example.com/other.wav",
+    )
+
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+
+    assert f'Media <span class="op-prompt" title="{url}">Greeting</span>' in page
+    assert (
+        'Media <span class="op-prompt" title="https://cdn.example.com/other.wav">'
+        "https://cdn.example.com/other.wav</span>" in page
+    )
