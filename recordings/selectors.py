@@ -121,6 +121,15 @@ def latest_operation() -> Subquery:
     )
 
 
+def active_operation(call: Call) -> RecordOperation | None:
+    """The call's recording that is running or queued (notStarted), if any: the newest."""
+    return (
+        call.operations.exclude(status__in=RecordOperation.FINAL_STATUSES)
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def recent_operations(call: Call, *, limit: int = 10) -> list[RecordOperation]:
     return list(call.operations.order_by("-created_at")[:limit])
 

@@ -186,10 +186,16 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         call = self.get_object(request, unquote(object_id))
         live = call is not None and call.is_live
+        active = selectors.active_operation(call) if call is not None else None
         extra_context = {
             **(extra_context or {}),
-            "can_record": live and self.has_start_recording_permission(request),
+            # One recording at a time on a call: Record returns when the running one ends.
+            "can_record": live and active is None and self.has_start_recording_permission(request),
             "can_hang_up": live and self.has_hang_up_call_permission(request),
+            "active_operation": active,
+            "active_since": display.time_text(active.created_at) if active else "",
+            "can_cancel_active": active is not None
+            and request.user.has_perm(permissions.CANCEL_RECORDING),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -228,6 +234,15 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 request,
                 f"Call {call.graph_id} is {call.get_state_display().lower()}; only a live call "
                 "can be recorded.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:recordings_call_change", args=[call.pk]))
+        active = selectors.active_operation(call)
+        if active is not None:
+            self.message_user(
+                request,
+                f"Operation {active.graph_id} is still {active.get_status_display().lower()} on "
+                f"call {call.graph_id}; wait for it to end, or cancel it, before recording again.",
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:recordings_call_change", args=[call.pk]))

@@ -53,6 +53,17 @@ def start_recording(
                 ]
             }
         )
+    busy = call.operations.exclude(status__in=RecordOperation.FINAL_STATUSES).first()
+    if busy is not None:
+        # Graph runs one media operation on a call at a time; a second would fail there.
+        raise service_errors.RecordingRefused(
+            {
+                "call": [
+                    f"Operation {busy.graph_id} is still {busy.get_status_display().lower()} "
+                    "on this call; wait for it to end, or cancel it, before recording again."
+                ]
+            }
+        )
     if not spec.client_context:
         spec = replace(spec, client_context=str(uuid.uuid4()))
     errors = validate_record_spec(spec, profile)
