@@ -11,6 +11,7 @@ import io
 import math
 import struct
 import sys
+import wave
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -299,3 +300,29 @@ def measure_waveform(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> W
     )
     rms = math.sqrt(squares / counted) if counted else 0.0
     return Waveform(svg=svg, peak_dbfs=dbfs(peak / full), rms_dbfs=dbfs(rms / full))
+
+
+def chime_wav(notes: tuple[float, ...] = (659.25, 523.25), *, note_seconds: float = 0.45) -> bytes:
+    """A soft two-tone chime (E5 then C5) as a WAV Graph can play: 16 kHz mono 16-bit PCM.
+
+    Made from the samples, so a fresh install has a prompt to try without any audio tool.
+    Each note fades in and decays, at a third of full scale, so it is pleasant on a phone.
+    """
+    rate = PROMPT_SAMPLE_RATE
+    frames = array.array("h")
+    per_note = int(rate * note_seconds)
+    attack = int(rate * 0.01)
+    for frequency in notes:
+        for n in range(per_note):
+            envelope = min(1.0, n / attack) * math.exp(-4.0 * n / per_note)
+            frames.append(int(11000 * envelope * math.sin(2 * math.pi * frequency * n / rate)))
+    frames.extend([0] * int(rate * 0.2))
+    if sys.byteorder == "big":
+        frames.byteswap()  # WAV is little-endian
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(PROMPT_CHANNELS)
+        writer.setsampwidth(PROMPT_SAMPLE_WIDTH)
+        writer.setframerate(rate)
+        writer.writeframes(frames.tobytes())
+    return out.getvalue()

@@ -22,6 +22,13 @@ from recordings.prompt_files import public_url
 
 # Graph's default for each of the three timeouts, on both profiles (graph-contract.md).
 GRAPH_DEFAULT_SECONDS = 5
+# What the Record page starts with: room for a voice message (capped by the profile's
+# limit), and Graph's own 5 s for the silences.
+SUGGESTED_SECONDS = {
+    "initial_silence_timeout": 5,
+    "max_silence_timeout": 5,
+    "max_record_duration": 60,
+}
 # The stop tones laid out as a DTMF keypad, row by row.
 KEYPAD = ("1", "2", "3", "A", "4", "5", "6", "B", "7", "8", "9", "C", "*", "0", "#", "D")
 assert frozenset(KEYPAD) == STOP_TONES
@@ -84,6 +91,7 @@ class RecordForm(forms.Form):
                 del self.fields[name]
         for name, (lowest, highest) in rules.timeouts.items():
             field = self.fields[name]
+            field.initial = max(lowest, min(SUGGESTED_SECONDS[name], highest))
             field.widget.attrs.update({"min": lowest, "max": highest, "class": "vIntegerField"})
             field.help_text = (
                 f"{TIMEOUT_HELP[name]} {lowest} to {highest} seconds on the {rules.name} "

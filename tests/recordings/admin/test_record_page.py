@@ -1,5 +1,6 @@
 import json
 import re
+from dataclasses import replace
 
 import pytest
 import responses
@@ -7,6 +8,8 @@ from django.contrib.admin.models import LogEntry
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from recordings.forms import RecordForm
+from recordings.graph.profiles import PROFILES
 from recordings.models import (
     Call,
     CallState,
@@ -374,3 +377,16 @@ def test_too_many_prompts_is_said_even_when_a_row_is_wrong_too(v1_profile, recor
         "The v1.0 profile plays at most 1 prompt; this request has 2."
     ]
     assert formset.forms[0].errors["uri"]
+
+
+def test_the_page_starts_with_room_for_a_voice_message(recorder, call):
+    html = recorder.get(record_page(call)).content.decode()
+    assert re.search(r'name="max_record_duration"[^>]*value="60"', html)
+    assert re.search(r'name="initial_silence_timeout"[^>]*value="5"', html)
+    assert re.search(r'name="max_silence_timeout"[^>]*value="5"', html)
+
+
+def test_the_suggested_duration_stays_within_a_profile_that_allows_less(call):
+    v1 = PROFILES["v1.0"]
+    tight = replace(v1, timeouts={**v1.timeouts, "max_record_duration": (1, 30)})
+    assert RecordForm(rules=tight).fields["max_record_duration"].initial == 30
