@@ -50,7 +50,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 GRAPH_EMULATOR = env.bool("GRAPH_EMULATOR", default=not PRODUCTION)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "recorder_site.apps.RecorderAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -267,6 +267,9 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
         context = {
             **self.admin_site.each_context(request),
+            # An action page: the form, not the navigation, is what the keyboard reaches
+            # first (the breadcrumbs lead back).
+            "is_nav_sidebar_enabled": False,
             "opts": self.opts,
             "title": "Record "
             + (f"{len(calls)} calls" if len(calls) > 1 else f"call {call.graph_id}"),
