@@ -168,6 +168,9 @@ class Prompt(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        # Not "prompt": the library's PromptAudio is that, and the permission picker
+        # would list "Can view prompt" twice.
+        verbose_name = "request prompt"
         ordering = ["request", "position"]
         constraints = [
             models.UniqueConstraint(fields=["request", "position"], name="prompt_position_unique"),
@@ -398,7 +401,9 @@ class PromptAudio(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "prompt"
+        # Its permissions read "Can view library prompt"; the navigation says "Prompts".
+        verbose_name = "library prompt"
+        verbose_name_plural = "prompts"
 
     def __str__(self) -> str:
         return self.name

@@ -4,9 +4,11 @@ import re
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.test import RequestFactory
 from django.urls import reverse
 
+from graph_emulator.models import Fault
 from tests.recordings.admin.operators import VIEW_CALL, operator
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +78,24 @@ def test_action_pages_leave_the_navigation_sidebar_out(call, admin_client):
         assert 'class="skip-to-content-link"' in html
     listing = admin_client.get("/admin/recordings/call/").content.decode()
     assert 'id="nav-sidebar"' in listing
+
+
+def test_the_permission_picker_names_each_prompt_model_apart():
+    names = list(
+        Permission.objects.filter(codename__in=["view_prompt", "view_promptaudio"]).values_list(
+            "name", flat=True
+        )
+    )
+    assert sorted(names) == ["Can view library prompt", "Can view request prompt"]
+
+
+def test_the_emulators_fault_switches_are_spelt_right():
+    assert Fault._meta.verbose_name_plural == "fault switches"
+
+
+def test_the_place_a_test_call_page_is_in_the_admins_frame(admin_client):
+    html = admin_client.get(reverse("admin:graph_emulator_call_place")).content.decode()
+    assert "admin/css/forms.css" in html
+    assert '<ol class="breadcrumbs">' in html
+    assert '<li aria-current="page">Place a test call</li>' in html
+    assert 'id="nav-sidebar"' in html
