@@ -140,6 +140,8 @@ FORMAT_MODULE_PATH = ["recorder_site.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "recorder_site" / "root"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Where recordings are kept: "local" (MEDIA_ROOT), "s3" (any S3-compatible store) or "azure"
