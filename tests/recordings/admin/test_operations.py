@@ -328,3 +328,14 @@ def test_a_library_prompt_is_listed_by_its_name_with_its_url_on_hover(
         'Media <span class="op-prompt" title="https://cdn.example.com/other.wav">'
         "https://cdn.example.com/other.wav</span>" in page
     )
+
+
+def test_the_player_is_named_and_its_waveform_is_a_seek_bar(make_operation):
+    operation = completed(make_operation)
+    store(operation, duration_seconds=4.25, waveform_svg="<svg></svg>")
+    page = operator(VIEW, "download_recording").get(page_of(operation)).content.decode()
+    assert f'aria-label="Recording of {operation.graph_id}"' in page
+    assert 'role="slider" tabindex="0" data-player="op-player"' in page
+    assert 'aria-valuemin="0" aria-valuemax="4.2"' in page or 'aria-valuemax="4.3"' in page
+    assert 'class="op-playhead"' in page
+    assert "recordings/player.js" in page
