@@ -18,8 +18,9 @@ from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from recordings.audio import measure_waveform
+from recordings.audio import chime_wav, measure_waveform
 from recordings.models import Call, CallState, GraphExchange, Recording, RecordOperation
+from recordings.services import prompts as prompt_services
 from tests.conftest import REPO, contract_sample, create_operation
 from tests.recordings.admin.support import received
 
@@ -197,6 +198,7 @@ def test_the_record_page_records_on_the_v1_profile_with_its_one_media_prompt(
     expect(page.locator("button[data-add-prompt=media]")).to_be_disabled()
     page.select_option("select[name='prompts-0-library_prompt']", label="Short tone (0.6 s)")
     page.check("#id_stop_tones input[value='#']")
+    page.screenshot(path=screenshots_dir() / "record-page-v1.png", full_page=True)
     page.click("input[name=_record]")
     expect(page.locator(".messagelist")).to_contain_text("Recording started")
 
@@ -273,6 +275,7 @@ def a_stored_recording(tmp_path, settings) -> RecordOperation:
         finished_at=timezone.now(),
     )
     received(contract_sample("v1.0/notification-completed"))
+    prompt_services.add_generated_prompt(name="Greeting", wav=chime_wav(), file_name="greeting.wav")
     return operation
 
 
@@ -299,6 +302,7 @@ def test_every_list_and_page_fits_the_window_at_1366_and_375_pixels(
         "call-list": "/admin/recordings/call/",
         "call-page": f"/admin/recordings/call/{call.pk}/change/",
         "record-page": f"/admin/recordings/call/{call.pk}/record/",
+        "hang-up": f"/admin/recordings/call/{call.pk}/hang-up/",
         "operations-list": "/admin/recordings/recordoperation/",
         "operation-page": f"/admin/recordings/recordoperation/{operation.pk}/change/",
         "prompt-library": "/admin/recordings/promptaudio/",
@@ -327,9 +331,13 @@ def test_every_list_and_page_fits_the_window_at_1366_and_375_pixels(
                 )
                 if cut > 0:
                     too_wide.append(f"the call list's table at 1366 px: {cut} px hidden")
-            if name in ("call-list", "operation-page"):
-                page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
-    assert too_wide == []
+            if width == 1366 and name in ("index", "call-list", "call-page", "prompt-library"):
+                page.screenshot(path=shots / f"{name}.png", full_page=True)
+            if width == 1366 and name == "hang-up":
+                page.screenshot(path=shots / "hang-up.png", full_page=True)
+            if width == 375 and name in ("call-list", "operation-page"):
+                page.screenshot(path=shots / f"{name}-375.png", full_page=True)
+    assert too_wide == [], "\n".join(too_wide)
 
 
 def test_the_waveform_seeks_from_the_keyboard_and_with_a_click(
