@@ -210,6 +210,15 @@ def test_the_record_page_records_on_the_v1_profile_with_its_one_media_prompt(
 # --- Every page fits, the player works from the keyboard, the Record page's errors ----------
 
 WIDTHS = (1366, 375)
+# How many Tab stops come before the element the selector names.
+TAB_STOPS_BEFORE = """(selector) => {
+  const target = document.querySelector(selector);
+  const focusable = "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]";
+  return Array.from(document.querySelectorAll(focusable)).filter((el) =>
+    el.tabIndex >= 0 && el.checkVisibility() &&
+    (target.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING)
+  ).length;
+}"""
 # What sticks out past the window, for the failure message: the outermost such elements.
 WIDEST = """() => {
   const out = [];
@@ -338,6 +347,13 @@ def test_every_list_and_page_fits_the_window_at_1366_and_375_pixels(
             if width == 375 and name in ("call-list", "operation-page"):
                 page.screenshot(path=shots / f"{name}-375.png", full_page=True)
     assert too_wide == [], "\n".join(too_wide)
+
+    # The keyboard reaches the Record form after the header and the breadcrumbs, not after
+    # the whole navigation.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{url}{pages['record-page']}")
+    before_form = page.evaluate(TAB_STOPS_BEFORE, "#record_form")
+    assert before_form <= 12, before_form
 
 
 def test_the_waveform_seeks_from_the_keyboard_and_with_a_click(
