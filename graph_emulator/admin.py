@@ -92,7 +92,10 @@ class CallAdmin(ReadOnlyAdmin):
             "opts": self.model._meta,
             "form": form,
             "title": "Place a test call",
+            "subtitle": None,
+            "has_view_permission": self.has_view_permission(request),
         }
+        request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/graph_emulator/call/place_call.html", context)
 
 

@@ -178,6 +178,7 @@ class Fault(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "fault switch"
+        verbose_name_plural = "fault switches"
 
     def __str__(self) -> str:
         left = "until cleared" if self.remaining is None else f"{self.remaining} left"

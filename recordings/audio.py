@@ -8,8 +8,10 @@ promise hours of audio in a file of a few bytes. The reader walks the RIFF chunk
 
 import array
 import io
+import math
 import struct
 import sys
+import wave
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -207,21 +209,49 @@ WAVEFORM_SAMPLES_PER_COLUMN = 1024
 _SAMPLE_TYPES = {1: "B", 2: "h", 4: "i"}
 
 
+# The level of a recording, in dB relative to full scale, where digital silence is put.
+DBFS_FLOOR = -120.0
+
+
+@dataclass(frozen=True)
+class Waveform:
+    """The drawing of a recording and its level: peak and RMS in dBFS (DBFS_FLOOR for
+    digital silence), None for audio it can't measure."""
+
+    svg: str = ""
+    peak_dbfs: float | None = None
+    rms_dbfs: float | None = None
+
+
+def dbfs(fraction: float) -> float:
+    """A level as a fraction of full scale, in dBFS (never below DBFS_FLOOR)."""
+    if fraction <= 0:
+        return DBFS_FLOOR
+    return max(DBFS_FLOOR, round(20 * math.log10(fraction), 1))
+
+
 def waveform_svg(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> str:
-    """An inline SVG of the recording's loudness over time: one vertical stroke a column,
-    from the column's lowest sample to its highest, scaled to the loudest.
+    """The SVG of measure_waveform."""
+    return measure_waveform(fileobj, columns=columns).svg
+
+
+def measure_waveform(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> Waveform:
+    """An inline SVG of the recording's loudness over time, and its level: one vertical
+    stroke a column, from the column's lowest sample to its highest, scaled to full scale,
+    so that a silent recording looks silent and a quiet one quiet.
 
     Computed once when the file is stored, reading it a column at a time, so a long
     recording never sits in memory whole; a long column is measured on an even stride of
-    its samples. Empty for audio it can't draw (no frames,
-    24-bit samples).
+    its samples. Empty for audio it can't draw (no frames, 24-bit samples).
     """
     info = inspect_wav(fileobj)
     typecode = _SAMPLE_TYPES.get(info.sample_width_bytes)
     if typecode is None or info.frames == 0:
-        return ""
+        return Waveform()
     start = fileobj.tell()
     spans: list[tuple[int, int]] = []
+    squares = 0.0
+    counted = 0
     try:
         # The frames inspect_wav counted, read from the data chunk itself: its header's
         # size may be a streaming placeholder.
@@ -244,25 +274,55 @@ def waveform_svg(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> str:
                 swapped = array.array(typecode, samples.tobytes())
                 swapped.byteswap()  # WAV is little-endian
                 samples = swapped
-            if typecode == "B":
-                spans.append((min(samples) - 128, max(samples) - 128))
-            else:
-                spans.append((min(samples), max(samples)))
+            offset = 128 if typecode == "B" else 0
+            spans.append((min(samples) - offset, max(samples) - offset))
+            squares += sum((sample - offset) ** 2 for sample in samples)
+            counted += len(samples)
     finally:
         fileobj.seek(start)
-    peak = max(1, *(max(-low, high) for low, high in spans))
+    # Full scale of the sample width: 8-bit audio swings 128 either way of its middle.
+    full = 128 if typecode == "B" else 2 ** (8 * info.sample_width_bytes - 1) - 1
+    peak = max(max(-low, high) for low, high in spans)
     middle = WAVEFORM_HEIGHT / 2
     strokes = []
     for x, (low, high) in enumerate(spans):
-        top = middle - high / peak * middle
-        bottom = middle - low / peak * middle
+        top = middle - min(high / full, 1) * middle
+        bottom = middle - max(low / full, -1) * middle
         # A silent column still shows as a thin line, so the player's timeline reads.
         if bottom - top < 0.5:
             top, bottom = middle - 0.25, middle + 0.25
         strokes.append(f"M{x + 0.5:g} {top:.1f}V{bottom:.1f}")
-    return (
+    svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {len(spans)} {WAVEFORM_HEIGHT}" '
-        f'preserveAspectRatio="none" role="img" aria-label="Waveform of the recording">'
+        f'preserveAspectRatio="none" aria-hidden="true" focusable="false">'
         f'<path d="{"".join(strokes)}" stroke="currentColor" stroke-width="1" fill="none"/>'
         "</svg>"
     )
+    rms = math.sqrt(squares / counted) if counted else 0.0
+    return Waveform(svg=svg, peak_dbfs=dbfs(peak / full), rms_dbfs=dbfs(rms / full))
+
+
+def chime_wav(notes: tuple[float, ...] = (659.25, 523.25), *, note_seconds: float = 0.45) -> bytes:
+    """A soft two-tone chime (E5 then C5) as a WAV Graph can play: 16 kHz mono 16-bit PCM.
+
+    Made from the samples, so a fresh install has a prompt to try without any audio tool.
+    Each note fades in and decays, at a third of full scale, so it is pleasant on a phone.
+    """
+    rate = PROMPT_SAMPLE_RATE
+    frames = array.array("h")
+    per_note = int(rate * note_seconds)
+    attack = int(rate * 0.01)
+    for frequency in notes:
+        for n in range(per_note):
+            envelope = min(1.0, n / attack) * math.exp(-4.0 * n / per_note)
+            frames.append(int(11000 * envelope * math.sin(2 * math.pi * frequency * n / rate)))
+    frames.extend([0] * int(rate * 0.2))
+    if sys.byteorder == "big":
+        frames.byteswap()  # WAV is little-endian
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(PROMPT_CHANNELS)
+        writer.setsampwidth(PROMPT_SAMPLE_WIDTH)
+        writer.setframerate(rate)
+        writer.writeframes(frames.tobytes())
+    return out.getvalue()

@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from recordings import audio
 from recordings.graph import PayloadError, parse_notifications
 from recordings.models import Call, FetchStatus, OperationStatus, Recording, RecordOperation
 
@@ -99,11 +100,63 @@ def status_label(status: str) -> str:
     return OperationStatus(status).label if status in OperationStatus.values else status
 
 
-def status_badge(status: str) -> SafeString:
-    """The status as a coloured badge: the same on the operations list and the call list."""
+def is_cancelled(status: str, completion_reason: str) -> bool:
+    """Graph ends a cancelled recording as failed/operationCanceled: not a failure to show."""
+    return status == OperationStatus.FAILED and completion_reason == Reason.OPERATION_CANCELED
+
+
+def status_words(status: str, completion_reason: str = "", cancelled_by: str = "") -> str:
+    """The status in words; a cancel reads as one, with the operator who asked for it."""
+    if is_cancelled(status, completion_reason):
+        return f"Cancelled by {cancelled_by}" if cancelled_by else "Cancelled"
+    return status_label(status)
+
+
+def status_badge(status: str, completion_reason: str = "", cancelled_by: str = "") -> SafeString:
+    """The status as a coloured badge: the same on the operations list and the call list. A
+    cancel is drawn in a neutral colour, not as a failure."""
+    tone = "cancelled" if is_cancelled(status, completion_reason) else status
     return format_html(
-        '<span class="op-badge op-status-{}">{}</span>', status, status_label(status)
+        '<span class="op-badge op-status-{}">{}</span>',
+        tone,
+        status_words(status, completion_reason, cancelled_by),
     )
+
+
+# --- Graph's result codes --------------------------------------------------------------------
+
+# Graph's resultInfo (code, subcode) in words, for the pairs Recorder has seen or Graph
+# documents; any other pair shows Graph's own message.
+RESULT_CODES: dict[tuple[int, int], str] = {
+    (200, 8515): "Maximum duration reached",
+    (400, 8508): "Cancelled",
+    (200, 5001): "The call ended",
+    (200, 5002): "The call ended",
+    (408, 5002): "Not answered in time",
+    (408, 8537): "Timed out waiting for the caller's audio",
+    (7000, 10550): "The call could not be kept up",
+}
+
+
+def result_code_text(code: int | None, subcode: int | None) -> str:
+    """The code as Graph gives it: "200/8515", or "200" without a subcode."""
+    if code is None:
+        return ""
+    return f"{code}/{subcode}" if subcode else str(code)
+
+
+def result_html(code: int | None, subcode: int | None, message: str) -> SafeString | str:
+    """A resultInfo in words, with Graph's code and message on hover."""
+    if code is None:
+        return "—"
+    words = RESULT_CODES.get((code, subcode or 0)) or message or "Graph gave no explanation"
+    raw = result_code_text(code, subcode)
+    title = f"{raw}: {message}" if message and message != words else raw
+    return format_html('<span class="op-result" title="{}">{}</span>', title, words)
+
+
+def legal_hold_text(on_hold: bool) -> str:
+    return "On hold" if on_hold else "Not on hold"
 
 
 # --- Recorder's copy of the audio ------------------------------------------------------------
@@ -128,6 +181,25 @@ def fetch_state(recording: Recording | None) -> tuple[str, str]:
         FetchStatus.PURGED: "Purged after the retention period",
     }
     return labels.get(recording.status, recording.status), ""
+
+
+# Peak levels (dBFS) at or below which a recording reads as silent, very quiet, quiet.
+LEVEL_WORDS = ((-60.0, "Silent"), (-40.0, "Very quiet"), (-20.0, "Quiet"))
+
+
+def level_text(peak_dbfs: float | None, rms_dbfs: float | None) -> str:
+    """How loud a recording is, in words and numbers: "Silent (peak -63 dBFS, RMS -70 dBFS)"."""
+    if peak_dbfs is None:
+        return ""
+    words = next((word for limit, word in LEVEL_WORDS if peak_dbfs <= limit), "Audible")
+
+    def level(value: float) -> str:
+        return "digital silence" if value <= audio.DBFS_FLOOR else f"{value:.0f} dBFS"
+
+    numbers = f"peak {level(peak_dbfs)}"
+    if rms_dbfs is not None:
+        numbers += f", RMS {level(rms_dbfs)}"
+    return f"{words} ({numbers})"
 
 
 def fetch_tone(recording: Recording) -> str:
@@ -159,11 +231,23 @@ def short_id(value: str) -> str:
     return value[:8] + "…" if len(value) > 12 else value
 
 
-def compact_time(value: datetime | None) -> str:
-    """Local time to the second, e.g. 2026-11-30 08:55:27: narrow enough for a list column."""
+def time_text(value: datetime | None, *, precise: bool = False) -> str:
+    """A moment in TIME_ZONE, as every page writes it: 2026-11-30 08:55:27 UTC (the
+    DATETIME_FORMAT of recorder_site/formats, which the admin's own fields use too), or
+    2026-11-30 08:55:27.042 UTC when precise."""
     if value is None:
         return "—"
-    return formats.date_format(timezone.localtime(value), "Y-m-d H:i:s")
+    local = timezone.localtime(value)
+    if not precise:
+        return formats.date_format(local, "DATETIME_FORMAT")
+    # To the millisecond, where the order of exchanges matters (an operation's timeline).
+    second = formats.date_format(local, "Y-m-d H:i:s")
+    return f"{second}.{local.microsecond // 1000:03d} {formats.date_format(local, 'T')}"
+
+
+def compact_time(value: datetime | None) -> str:
+    """A list column's moment: the same as everywhere else."""
+    return time_text(value)
 
 
 # --- What a notification said ----------------------------------------------------------------

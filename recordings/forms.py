@@ -10,12 +10,26 @@ from django.core.files.uploadedfile import UploadedFile
 
 from recordings.audio import NotWav, inspect_wav, prompt_problems
 from recordings.graph import PromptSpec, RecordSpec, validate_record_spec
-from recordings.graph.profiles import CLIENT_CONTEXT_MAX, STOP_TONES, ProfileRules
+from recordings.graph.profiles import (
+    CLIENT_CONTEXT_MAX,
+    STOP_TONES,
+    ProfileRules,
+    prompt_count_problem,
+    prompt_spec_problems,
+    settings_problems,
+)
 from recordings.models import Prompt, PromptAudio
 from recordings.prompt_files import public_url
 
 # Graph's default for each of the three timeouts, on both profiles (graph-contract.md).
 GRAPH_DEFAULT_SECONDS = 5
+# What the Record page starts with: room for a voice message (capped by the profile's
+# limit), and Graph's own 5 s for the silences.
+SUGGESTED_SECONDS = {
+    "initial_silence_timeout": 5,
+    "max_silence_timeout": 5,
+    "max_record_duration": 60,
+}
 # The stop tones laid out as a DTMF keypad, row by row.
 KEYPAD = ("1", "2", "3", "A", "4", "5", "6", "B", "7", "8", "9", "C", "*", "0", "#", "D")
 assert frozenset(KEYPAD) == STOP_TONES
@@ -78,6 +92,7 @@ class RecordForm(forms.Form):
                 del self.fields[name]
         for name, (lowest, highest) in rules.timeouts.items():
             field = self.fields[name]
+            field.initial = max(lowest, min(SUGGESTED_SECONDS[name], highest))
             field.widget.attrs.update({"min": lowest, "max": highest, "class": "vIntegerField"})
             field.help_text = (
                 f"{TIMEOUT_HELP[name]} {lowest} to {highest} seconds on the {rules.name} "
@@ -99,17 +114,19 @@ class RecordForm(forms.Form):
         ]
 
     def record_spec(self, prompts: list[PromptSpec]) -> RecordSpec:
+        """The spec of what was entered; a field that failed its own check is left unset,
+        so the profile's limits can still be checked on the others."""
         data = self.cleaned_data
         return RecordSpec(
             prompts=tuple(prompts),
-            play_beep=data["play_beep"],
-            barge_in_allowed=data["barge_in_allowed"],
+            play_beep=data.get("play_beep"),
+            barge_in_allowed=data.get("barge_in_allowed"),
             stream_while_recording=data.get("stream_while_recording"),
-            initial_silence_timeout=data["initial_silence_timeout"],
-            max_silence_timeout=data["max_silence_timeout"],
-            max_record_duration=data["max_record_duration"],
-            stop_tones=tuple(key for key in KEYPAD if key in data["stop_tones"]),
-            client_context=data["client_context"].strip(),
+            initial_silence_timeout=data.get("initial_silence_timeout"),
+            max_silence_timeout=data.get("max_silence_timeout"),
+            max_record_duration=data.get("max_record_duration"),
+            stop_tones=tuple(key for key in KEYPAD if key in data.get("stop_tones", ())),
+            client_context=data.get("client_context", "").strip(),
         )
 
 
@@ -181,7 +198,22 @@ class PromptForm(forms.Form):
             and "duration_ms" not in self.errors
         ):
             self.add_error("duration_ms", "Give the silence a length in milliseconds.")
+        if not self.errors:
+            self._check_against_profile()
         return data
+
+    def _check_against_profile(self) -> None:
+        """The profile's limits on this row (validate_record_spec's), each on its field."""
+        chosen = self.cleaned_data.get("library_prompt")
+        where = {
+            "uri": "library_prompt" if chosen else "uri",
+            "loop": "loop",
+            "duration_ms": "duration_ms",
+        }
+        for field, messages in prompt_spec_problems(self.prompt_spec(), self.rules).items():
+            target = where.get(field)
+            for message in messages:
+                self.add_error(target if target in self.fields else None, message)
 
     def prompt_spec(self) -> PromptSpec:
         data = self.cleaned_data
@@ -236,19 +268,28 @@ PromptFormSet = forms.formset_factory(
 
 
 def record_spec_from(form: RecordForm, formset: BasePromptFormSet) -> RecordSpec | None:
-    """The spec the operator asked for, or None with each problem shown where it belongs.
+    """The spec the operator asked for, or None with every problem shown where it belongs.
 
-    Field checks come first; then the profile's limits (validate_record_spec, the same
-    check start_recording makes), whose messages go on the fields they name. A bad prompt
-    row does not hide a bad timeout: the settings are checked on their own meanwhile.
+    Each row is checked against the profile on its own (PromptForm), the settings are
+    checked against it whatever the rows hold, and the number of prompts whatever each
+    holds: one submit shows everything that is wrong. The whole spec then goes through
+    validate_record_spec, the same check start_recording makes.
     """
     prompts_valid = formset.is_valid()
-    if not form.is_valid():
+    settings_valid = form.is_valid()
+    if not (prompts_valid and settings_valid):
+        partial = form.record_spec([])
+        problems = settings_problems(partial, form.rules)
+        kept = [row for row in formset.forms if not row.cleaned_data.get("DELETE")]
+        too_many = prompt_count_problem(len(kept), form.rules)
+        if too_many:
+            problems["prompts"] = [too_many]
+        show_refusal(form, formset, problems)
         return None
-    spec = form.record_spec(formset.prompt_specs() if prompts_valid else [])
+    spec = form.record_spec(formset.prompt_specs())
     errors = validate_record_spec(spec, form.rules)
     show_refusal(form, formset, errors)
-    return spec if prompts_valid and not errors else None
+    return None if errors else spec
 
 
 def show_refusal(form: RecordForm, formset: BasePromptFormSet, errors: dict[str, list[str]]):
@@ -258,7 +299,8 @@ def show_refusal(form: RecordForm, formset: BasePromptFormSet, errors: dict[str,
             if field == "prompts":
                 formset.non_form_errors().append(message)
             elif field in form.fields:
-                form.add_error(field, message)
+                if field not in form.errors:
+                    form.add_error(field, message)
             else:
                 form.add_error(None, message)
 

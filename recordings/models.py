@@ -41,8 +41,9 @@ class GraphIdQuerySet(models.QuerySet):
 
 
 class Profile(models.TextChoices):
-    BETA_RECORD = "beta-record", "beta-record (POST /app/calls/{id}/record)"
-    V1 = "v1.0", "v1.0 (POST /communications/calls/{id}/recordResponse)"
+    # Operators read the label; the action's path is the profile's (recordings.graph.profiles).
+    BETA_RECORD = "beta-record", "Graph beta (record)"
+    V1 = "v1.0", "Graph v1.0 (recordResponse)"
 
 
 # Graph's call states: CallState.ESTABLISHED, CallState.TRANSFER_ACCEPTED...
@@ -192,6 +193,9 @@ class Prompt(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
+        # Not "prompt": the library's PromptAudio is that, and the permission picker
+        # would list "Can view prompt" twice.
+        verbose_name = "request prompt"
         ordering = ["request", "position"]
         constraints = [
             models.UniqueConstraint(fields=["request", "position"], name="prompt_position_unique"),
@@ -269,6 +273,9 @@ class RecordOperation(models.Model):
     graph_last_action_at = models.DateTimeField(null=True, blank=True)
     # Operators set it; retention never purges the audio of an operation on hold.
     legal_hold = models.BooleanField(default=False)
+    # The user name of the operator whose cancel Graph accepted: kept as a name, so the
+    # operation still says who cancelled it once that account is gone.
+    cancelled_by = models.CharField("cancelled by", max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -464,6 +471,10 @@ class Recording(models.Model):
     sample_width_bytes = models.PositiveSmallIntegerField(null=True, blank=True)
     # Computed once when the file is stored: an inline SVG, no outside script.
     waveform_svg = models.TextField(blank=True)
+    # The level, measured with the waveform: dB relative to full scale (-120: digital
+    # silence). What tells an operator a recording is silent before playing it.
+    peak_dbfs = models.FloatField("peak level (dBFS)", null=True, blank=True)
+    rms_dbfs = models.FloatField("RMS level (dBFS)", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     stored_at = models.DateTimeField(null=True, blank=True)
@@ -508,7 +519,9 @@ class PromptAudio(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "prompt"
+        # Its permissions read "Can view library prompt"; the navigation says "Prompts".
+        verbose_name = "library prompt"
+        verbose_name_plural = "prompts"
 
     def __str__(self) -> str:
         return self.name

@@ -6,7 +6,7 @@ PromptAudio row names, so nothing else under MEDIA_ROOT (recordings above all) i
 through it, and a crafted path finds no row.
 """
 
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest
@@ -21,6 +21,15 @@ def public_url(prompt: PromptAudio) -> str:
     """Where Graph (and an operator's browser) fetches the prompt's WAV."""
     base = settings.PROMPT_BASE_URL.rstrip("/") + "/"
     return base + quote(prompt.file.name.removeprefix(UPLOAD_FOLDER))
+
+
+def stored_name(url: str) -> str | None:
+    """The file name of the library prompt `public_url` gives this URL, or None for a URL
+    outside PROMPT_BASE_URL."""
+    base = settings.PROMPT_BASE_URL.rstrip("/") + "/"
+    if not url.startswith(base) or len(url) == len(base):
+        return None
+    return UPLOAD_FOLDER + unquote(url.removeprefix(base))
 
 
 @require_safe

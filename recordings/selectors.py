@@ -34,9 +34,11 @@ from recordings.models import (
     MediaOperation,
     Notification,
     OperationStatus,
+    PromptAudio,
     Recording,
     RecordOperation,
 )
+from recordings.prompt_files import stored_name
 
 # --- Counts -----------------------------------------------------------------------------------
 
@@ -190,6 +192,7 @@ def latest_operation() -> Subquery:
                 fetch="recording__status",
                 recording_seconds="recording__duration_seconds",
                 recording_updated_at="recording__updated_at",
+                cancelled_by="cancelled_by",
             )
         )[:1],
         output_field=JSONField(),
@@ -202,6 +205,15 @@ def latest_of(call: Call) -> dict | None:
         Call.objects.filter(pk=call.pk)
         .annotate(latest=latest_operation())
         .values_list("latest", flat=True)
+        .first()
+    )
+
+
+def active_operation(call: Call) -> RecordOperation | None:
+    """The call's recording that is running or queued (notStarted), if any: the newest."""
+    return (
+        call.operations.exclude(status__in=RecordOperation.FINAL_STATUSES)
+        .order_by("-created_at")
         .first()
     )
 
@@ -286,3 +298,13 @@ def exchanges_for(operation: RecordOperation) -> QuerySet:
     return GraphExchange.objects.filter(
         Q(operation=operation) | Q(record_request_id=operation.record_request_id)
     ).order_by("started_at", "pk")
+
+
+def library_prompts(urls: list[str]) -> dict[str, PromptAudio]:
+    """The library prompts among these URLs (those at PROMPT_BASE_URL), by URL: one query."""
+    names = {url: stored_name(url) for url in urls}
+    wanted = {name for name in names.values() if name}
+    if not wanted:
+        return {}
+    by_name = {prompt.file.name: prompt for prompt in PromptAudio.objects.filter(file__in=wanted)}
+    return {url: by_name[name] for url, name in names.items() if name in by_name}

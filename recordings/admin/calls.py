@@ -7,10 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.timezone import localtime
 
 from recordings import display, graph_setup, permissions, selectors
 from recordings.admin import live
@@ -31,6 +29,7 @@ from recordings.models import (
     Call,
     CallState,
     CallTone,
+    Profile,
     Prompt,
     PromptAudio,
     RecordOperation,
@@ -170,11 +169,11 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     )
     show_full_result_count = False
     actions = ["record_selected"]
-    readonly_fields = ["recordings_on_call", "ended", "timeline"]
+    readonly_fields = ["recordings_on_call", "ended", "end_result", "timeline"]
     fieldsets = [
         (None, {"fields": ["graph_id", "state", "direction", ("caller_id", "caller_name")]}),
         ("Times", {"fields": [("created_at", "answered_at", "ended_at")]}),
-        ("End", {"fields": ["ended", ("result_code", "result_subcode", "result_message")]}),
+        ("End", {"fields": ["ended", "end_result"]}),
         ("Recordings", {"fields": ["recordings_on_call"]}),
         ("Prompts and keys", {"fields": ["timeline"]}),
     ]
@@ -242,7 +241,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 what += f": {display.status_label(event.status)}"
                 if event.result_code is not None:
                     what += f" ({event.result_code}/{event.result_subcode})"
-            rows.append((date_format(localtime(when), "DATETIME_FORMAT"), what))
+            rows.append((display.time_text(when), what))
         items = format_html_join("", "<li>{}: {}</li>", rows)
         return format_html('<ul class="call-timeline">{}</ul>', items)
 
@@ -264,7 +263,15 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             return "—"
         url = reverse("admin:recordings_recordoperation_change", args=[latest["pk"]])
         # The operations list's badge, so a status looks the same on both lists.
-        return format_html('<a href="{}">{}</a>', url, display.status_badge(latest["status"]))
+        return format_html(
+            '<a href="{}">{}</a>',
+            url,
+            display.status_badge(
+                latest["status"],
+                latest["completion_reason"] or "",
+                latest.get("cancelled_by") or "",
+            ),
+        )
 
     @admin.display(description="reason")
     def latest_reason(self, call: Call) -> str:
@@ -288,6 +295,10 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         if latest.get("recording_seconds") is None:
             return "—"
         return display.duration_text(latest["recording_seconds"])
+
+    @admin.display(description="result")
+    def end_result(self, call: Call):
+        return display.result_html(call.result_code, call.result_subcode, call.result_message)
 
     @admin.display(description="latest")
     def recordings_on_call(self, call: Call) -> str:
@@ -314,11 +325,15 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             (
                 (
                     reverse("admin:recordings_recordoperation_change", args=[operation.pk]),
-                    date_format(localtime(operation.created_at), "DATETIME_FORMAT"),
+                    display.time_text(operation.created_at),
                     ", ".join(
                         part
                         for part in (
-                            display.status_label(operation.status),
+                            display.status_words(
+                                operation.status,
+                                operation.completion_reason,
+                                operation.cancelled_by,
+                            ),
                             operation.completion_reason_label,
                         )
                         if part
@@ -390,11 +405,17 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         call = self.get_object(request, unquote(object_id))
         live = call is not None and call.is_live
+        active = selectors.active_operation(call) if call is not None else None
         extra_context = {
             **(extra_context or {}),
-            "can_record": live and self.has_start_recording_permission(request),
+            # One recording at a time on a call: Record returns when the running one ends.
+            "can_record": live and active is None and self.has_start_recording_permission(request),
             "can_hang_up": live and self.has_hang_up_call_permission(request),
             "cancel_url": self._running_cancel_url(request, call) if live else "",
+            "active_operation": active,
+            "active_since": display.time_text(active.created_at) if active else "",
+            "can_cancel_active": active is not None
+            and request.user.has_perm(permissions.CANCEL_RECORDING),
         }
         # A ringing call waits for an operator only when Recorder does not answer by itself.
         ringing = call is not None and is_ringing(call) and not settings.AUTO_ANSWER
@@ -451,6 +472,15 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:recordings_call_change", args=[call.pk]))
+        active = selectors.active_operation(call)
+        if active is not None:
+            self.message_user(
+                request,
+                f"Operation {active.graph_id} is still {active.get_status_display().lower()} on "
+                f"call {call.graph_id}; wait for it to end, or cancel it, before recording again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:recordings_call_change", args=[call.pk]))
         calls = self._calls_to_record(request, call)
         rules = graph_setup.profile_rules()
         graph_error = ""
@@ -472,6 +502,9 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
         context = {
             **self.admin_site.each_context(request),
+            # An action page: the form, not the navigation, is what the keyboard reaches
+            # first (the breadcrumbs lead back).
+            "is_nav_sidebar_enabled": False,
             "opts": self.opts,
             "title": "Record "
             + (f"{len(calls)} calls" if len(calls) > 1 else f"call {call.graph_id}"),
@@ -479,6 +512,7 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             "call": call,
             "calls": calls,
             "rules": rules,
+            "profile_label": Profile(rules.name).label,
             "form": form,
             "adminform": admin.helpers.AdminForm(form, form.fieldsets, {}, model_admin=self),
             "formset": formset,

@@ -82,6 +82,8 @@ class ObjectActionsMixin:
         asked = question(obj)
         context = {
             **self.admin_site.each_context(request),
+            # An action page: its question, not the navigation, is what the keyboard reaches.
+            "is_nav_sidebar_enabled": False,
             "title": asked.title,
             "subtitle": None,
             "opts": self.opts,

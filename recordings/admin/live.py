@@ -92,6 +92,9 @@ def audio_section_context(operation: RecordOperation, *, download: bool) -> dict
         if recording
         else "",
         "recording_size": display.size_text(recording.size_bytes) if recording else "",
+        "recording_level": display.level_text(recording.peak_dbfs, recording.rms_dbfs)
+        if recording
+        else "",
         # Recorder drew this SVG itself from the samples when it stored the file: the one
         # value on these pages trusted as markup.
         "waveform": mark_safe(recording.waveform_svg)  # noqa: S308
@@ -104,7 +107,11 @@ def audio_section_context(operation: RecordOperation, *, download: bool) -> dict
 def operation_cells(operation: RecordOperation, *, download: bool, detail: bool) -> dict:
     recording = selectors.recording_of(operation)
     cells = {
-        "status": str(display.status_badge(operation.status)),
+        "status": str(
+            display.status_badge(
+                operation.status, operation.completion_reason, operation.cancelled_by
+            )
+        ),
         "reason": reason_cell(operation.completion_reason, operation.recorder_reason),
         "audio": audio_cell(operation, download=download),
         "retention": retention_text(operation, recording),

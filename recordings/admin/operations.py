@@ -58,12 +58,23 @@ def parameters_sent(operation: RecordOperation) -> dict:
     """The record request as the operator chose it, in words, and the body as sent."""
     request = operation.record_request
     prompts = []
-    for prompt in request.prompts.all():
+    sent = list(request.prompts.all())
+    library = selectors.library_prompts([prompt.uri for prompt in sent if prompt.uri])
+    for prompt in sent:
         if prompt.kind == prompt.Kind.SILENCE:
             prompts.append(f"Silence, {prompt.duration_ms} ms")
-        else:
-            loop = f", played {prompt.loop} times" if prompt.loop else ""
-            prompts.append(f"Media {prompt.uri}{loop}")
+            continue
+        loop = f", played {prompt.loop} times" if prompt.loop else ""
+        known = library.get(prompt.uri)
+        # A library prompt by the name operators gave it; the URL Graph fetched on hover.
+        prompts.append(
+            format_html(
+                'Media <span class="op-prompt" title="{}">{}</span>{}',
+                prompt.uri,
+                known.name if known else prompt.uri,
+                loop,
+            )
+        )
     rows = [
         ("Profile", request.get_profile_display()),
         ("Prompts", prompts),
@@ -155,7 +166,7 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                     "profile",
                     "created_at",
                     "finished_when",
-                    "legal_hold",
+                    "legal_hold_state",
                 ]
             },
         ),
@@ -167,6 +178,7 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "result",
         "call_detail",
         "requested_by",
+        "legal_hold_state",
     ]
 
     class Media:
@@ -324,7 +336,7 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             "op",
             obj.pk,
             "status",
-            display.status_badge(obj.status),
+            display.status_badge(obj.status, obj.completion_reason, obj.cancelled_by),
             url=live.operations_url(detail=detail),
             active=operation_active(obj),
         )
@@ -349,10 +361,11 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="result")
     def result(self, obj: RecordOperation):
-        if obj.result_code is None:
-            return "—"
-        code = f"{obj.result_code}/{obj.result_subcode}" if obj.result_subcode else obj.result_code
-        return format_html("{} {}", code, obj.result_message)
+        return display.result_html(obj.result_code, obj.result_subcode, obj.result_message)
+
+    @admin.display(description="legal hold")
+    def legal_hold_state(self, obj: RecordOperation):
+        return display.legal_hold_text(obj.legal_hold)
 
     @admin.display(description="caller")
     def caller(self, obj: RecordOperation):

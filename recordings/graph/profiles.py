@@ -145,19 +145,37 @@ def validate_record_spec(spec: RecordSpec, profile: ProfileRules | str) -> dict[
     """What breaks the profile's limits: RecordSpec field name -> sentences. Empty if valid."""
     rules = get_profile(profile)
     errors: dict[str, list[str]] = {}
+    count = prompt_count_problem(len(spec.prompts), rules)
+    if count:
+        errors["prompts"] = [count]
+    for number, prompt in enumerate(spec.prompts, start=1):
+        for messages in prompt_spec_problems(prompt, rules).values():
+            errors.setdefault("prompts", []).extend(
+                f"Prompt {number}: {message}" for message in messages
+            )
+    for field, messages in settings_problems(spec, rules).items():
+        errors.setdefault(field, []).extend(messages)
+    return errors
+
+
+def prompt_count_problem(count: int, profile: ProfileRules | str) -> str | None:
+    """Why `count` prompts are too many for the profile, or None."""
+    rules = get_profile(profile)
+    if rules.max_prompts is None or count <= rules.max_prompts:
+        return None
+    return (
+        f"The {rules.name} profile plays at most {rules.max_prompts} prompt"
+        f"{'s' if rules.max_prompts != 1 else ''}; this request has {count}."
+    )
+
+
+def settings_problems(spec: RecordSpec, profile: ProfileRules | str) -> dict[str, list[str]]:
+    """What breaks the profile's limits in everything but the prompts: field -> sentences."""
+    rules = get_profile(profile)
+    errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
-
-    if rules.max_prompts is not None and len(spec.prompts) > rules.max_prompts:
-        add(
-            "prompts",
-            f"The {rules.name} profile plays at most {rules.max_prompts} prompt"
-            f"{'s' if rules.max_prompts != 1 else ''}; this request has {len(spec.prompts)}.",
-        )
-    for number, prompt in enumerate(spec.prompts, start=1):
-        for problem in _prompt_problems(prompt, rules):
-            add("prompts", f"Prompt {number}: {problem}")
 
     for field, (lowest, highest) in rules.timeouts.items():
         value = getattr(spec, field)
@@ -191,36 +209,50 @@ def validate_record_spec(spec: RecordSpec, profile: ProfileRules | str) -> dict[
     return errors
 
 
-def _prompt_problems(prompt: PromptSpec, rules: ProfileRules) -> Iterator[str]:
+def prompt_spec_problems(prompt: PromptSpec, profile: ProfileRules | str) -> dict[str, list[str]]:
+    """What breaks the profile's limits in one prompt: PromptSpec field (or "kind") ->
+    sentences, so that a form can put each on the field it is about."""
+    errors: dict[str, list[str]] = {}
+    for field, message in _prompt_problems(prompt, get_profile(profile)):
+        errors.setdefault(field, []).append(message)
+    return errors
+
+
+def _prompt_problems(prompt: PromptSpec, rules: ProfileRules) -> Iterator[tuple[str, str]]:
     if prompt.kind not in PROMPT_KINDS:
-        yield f"The kind {prompt.kind!r} is unknown; a prompt is media or silence."
+        yield "kind", f"The kind {prompt.kind!r} is unknown; a prompt is media or silence."
         return
     if prompt.kind not in rules.prompt_kinds:
         kinds = " and ".join(sorted(rules.prompt_kinds))
-        yield f"The {rules.name} profile plays only {kinds} prompts, not {prompt.kind}."
+        yield "kind", f"The {rules.name} profile plays only {kinds} prompts, not {prompt.kind}."
         return
     if prompt.kind == "media":
         if not _is_web_url(prompt.uri):
-            yield "The media URI must be an http or https address with a host."
+            yield "uri", "The media URI must be an http or https address with a host."
         if prompt.duration_ms is not None:
-            yield "A media prompt has no duration; add a silence prompt for a pause."
+            yield (
+                "duration_ms",
+                "A media prompt has no duration; add a silence prompt for a pause.",
+            )
         if prompt.loop is not None:
             if not rules.loop_allowed:
-                yield f"The {rules.name} profile does not loop prompts; leave loop unset."
+                yield "loop", f"The {rules.name} profile does not loop prompts; leave loop unset."
             elif not (_is_int(prompt.loop) and 1 <= prompt.loop <= rules.max_loop):
                 yield (
+                    "loop",
                     f"A prompt plays from 1 to {rules.max_loop} times on the {rules.name} "
-                    f"profile; got {prompt.loop!r}."
+                    f"profile; got {prompt.loop!r}.",
                 )
     else:
         duration, longest = prompt.duration_ms, rules.silence_max_ms
         if duration is None or not (_is_int(duration) and 1 <= duration <= longest):
             yield (
+                "duration_ms",
                 f"A silence prompt needs a duration from 1 to {longest:,} milliseconds on the "
-                f"{rules.name} profile; got {duration!r}."
+                f"{rules.name} profile; got {duration!r}.",
             )
         if prompt.uri or prompt.resource_id or prompt.loop is not None:
-            yield "A silence prompt has no URI, resource id or loop; use a media prompt."
+            yield "kind", "A silence prompt has no URI, resource id or loop; use a media prompt."
 
 
 def build_record_body(spec: RecordSpec, profile: ProfileRules | str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from recordings.audio import NotWav, inspect_wav, waveform_svg
+from recordings.audio import NotWav, inspect_wav, measure_waveform
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import (
     DownloadRefused,
@@ -262,7 +262,7 @@ def _fetch_claimed(
             temporary.flush()
             temporary.seek(0)
             info = inspect_wav(temporary)
-            waveform = waveform_svg(temporary)
+            waveform = measure_waveform(temporary)
             temporary.size = downloaded.size
             name = default_storage.save(
                 recording.file.field.generate_filename(recording, f"{operation.graph_id}.wav"),
@@ -290,7 +290,9 @@ def _fetch_claimed(
         sample_rate=info.sample_rate,
         channels=info.channels,
         sample_width_bytes=info.sample_width_bytes,
-        waveform_svg=waveform,
+        waveform_svg=waveform.svg,
+        peak_dbfs=waveform.peak_dbfs,
+        rms_dbfs=waveform.rms_dbfs,
         error="",
         claimed_at=None,
         lease_expires_at=None,

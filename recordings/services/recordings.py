@@ -53,6 +53,17 @@ def start_recording(
                 ]
             }
         )
+    busy = call.operations.exclude(status__in=RecordOperation.FINAL_STATUSES).first()
+    if busy is not None:
+        # Graph runs one media operation on a call at a time; a second would fail there.
+        raise service_errors.RecordingRefused(
+            {
+                "call": [
+                    f"Operation {busy.graph_id} is still {busy.get_status_display().lower()} "
+                    "on this call; wait for it to end, or cancel it, before recording again."
+                ]
+            }
+        )
     if not spec.client_context:
         spec = replace(spec, client_context=str(uuid.uuid4()))
     errors = validate_record_spec(spec, profile)
@@ -151,6 +162,10 @@ def cancel_recording(
         client.cancel_media_processing(operation.call.graph_id, operation.client_context, log=log)
     except GraphError as err:
         raise service_errors.GraphActionFailed(err.operator_message, error=err) from err
+    if by is not None:
+        # Graph's failed/operationCanceled says only that it was cancelled, not by whom.
+        RecordOperation.objects.filter(pk=operation.pk).update(cancelled_by=by.get_username())
+        operation.cancelled_by = by.get_username()
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:

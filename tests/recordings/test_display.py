@@ -1,8 +1,10 @@
 """The rules of display every page and the record command share."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+from django.utils import formats
 
 from recordings import display
 from recordings.models import RecordOperation
@@ -100,3 +102,59 @@ def test_sizes_read_in_the_largest_fitting_unit(size, text):
 def test_a_long_id_is_shortened_and_a_short_one_kept():
     assert display.short_id(OP_ID) == "0fe0623f…"
     assert display.short_id("op-1") == "op-1"
+
+
+# --- Status --------------------------------------------------------------------------------
+
+
+def test_a_cancel_reads_as_a_cancel_by_its_operator_in_a_neutral_colour():
+    badge = display.status_badge("failed", "operationCanceled", "alice")
+    assert badge == '<span class="op-badge op-status-cancelled">Cancelled by alice</span>'
+
+
+def test_a_cancel_graph_made_on_its_own_reads_as_cancelled():
+    assert display.status_words("failed", "operationCanceled") == "Cancelled"
+
+
+def test_a_failure_still_reads_as_a_failure():
+    badge = display.status_badge("failed", "playPromptFailed")
+    assert badge == '<span class="op-badge op-status-failed">Failed</span>'
+
+
+# --- Graph's result codes and the legal hold -----------------------------------------------
+
+
+def test_a_known_result_code_reads_in_words_with_the_code_on_hover():
+    html = display.result_html(200, 8515, "Action completed, max record duration reached.")
+    assert html == (
+        '<span class="op-result" title="200/8515: Action completed, max record duration '
+        'reached.">Maximum duration reached</span>'
+    )
+
+
+def test_an_unknown_result_code_reads_as_graphs_message():
+    html = display.result_html(500, 9999, "Something broke.")
+    assert html == '<span class="op-result" title="500/9999">Something broke.</span>'
+
+
+def test_no_result_reads_as_a_dash():
+    assert display.result_html(None, None, "") == "—"
+
+
+def test_the_legal_hold_reads_as_a_word():
+    assert display.legal_hold_text(True) == "On hold"
+    assert display.legal_hold_text(False) == "Not on hold"
+
+
+# --- Times -----------------------------------------------------------------------------------
+
+
+def test_a_moment_reads_the_same_everywhere_with_its_zone(settings):
+    moment = datetime(2026, 12, 1, 21, 28, 9, 42_500, tzinfo=UTC)
+    assert display.time_text(moment) == "2026-12-01 21:28:09 UTC"
+    assert display.compact_time(moment) == "2026-12-01 21:28:09 UTC"
+    assert display.time_text(moment, precise=True) == "2026-12-01 21:28:09.042 UTC"
+    # The admin's own fields write it the same way.
+    assert formats.localize(moment) == "2026-12-01 21:28:09 UTC"
+    settings.TIME_ZONE = "Europe/Berlin"
+    assert display.time_text(moment) == "2026-12-01 22:28:09 CET"

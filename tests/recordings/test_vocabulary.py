@@ -21,8 +21,10 @@ def test_the_model_choices_are_graphs_vocabulary():
 def test_the_profiles_recorder_stores_are_the_ones_it_can_send():
     assert Profile.values == list(PROFILES)
     for rules in PROFILES.values():
-        path = rules.record_path_template.replace("{call_id}", "{id}")
-        assert Profile(rules.name).label == f"{rules.name} (POST {path})"
+        # Operators read the action's name, not its path.
+        action = rules.record_path_template.rsplit("/", 1)[-1]
+        assert Profile(rules.name).label.endswith(f" ({action})")
+        assert Profile(rules.name).label.startswith("Graph ")
 
 
 def test_members_are_named_and_labelled_from_graphs_spelling():

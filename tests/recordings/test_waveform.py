@@ -5,7 +5,8 @@ import math
 import struct
 import wave
 
-from recordings.audio import WAVEFORM_HEIGHT, waveform_svg
+from recordings import display
+from recordings.audio import DBFS_FLOOR, WAVEFORM_HEIGHT, measure_waveform, waveform_svg
 
 
 def wav(samples: list[int], width: int = 2, rate: int = 16000) -> io.BytesIO:
@@ -26,8 +27,8 @@ def heights(svg: str) -> list[float]:
     return [float(s.split("V")[1]) - float(s.split(" ")[1].split("V")[0]) for s in strokes]
 
 
-def test_it_draws_one_stroke_a_column_scaled_to_the_loudest():
-    quiet_then_loud = [0] * 16000 + [int(20000 * math.sin(i / 5)) for i in range(16000)]
+def test_it_draws_one_stroke_a_column_scaled_to_full_scale():
+    quiet_then_loud = [0] * 16000 + [int(32000 * math.sin(i / 5)) for i in range(16000)]
     svg = waveform_svg(wav(quiet_then_loud), columns=100)
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     drawn = heights(svg)
@@ -55,7 +56,7 @@ def test_an_empty_recording_has_no_waveform():
 
 
 def test_a_streamed_recording_without_its_length_in_the_header_is_drawn_whole():
-    quiet_then_loud = [0] * 16000 + [20000, -20000] * 8000
+    quiet_then_loud = [0] * 16000 + [32000, -32000] * 8000
     data = wav(quiet_then_loud).getvalue()
     at = data.index(b"data") + 4
     streamed = io.BytesIO(data[:at] + struct.pack("<I", 0) + data[at + 4 :])
@@ -63,3 +64,39 @@ def test_a_streamed_recording_without_its_length_in_the_header_is_drawn_whole():
     assert len(drawn) == 10
     assert max(drawn[:5]) < 1
     assert min(drawn[5:]) > WAVEFORM_HEIGHT * 0.9
+
+
+def test_a_quiet_recording_is_drawn_quiet_not_to_its_own_peak():
+    # -57 dBFS: 46 of 32767 is -57.1.
+    drawn = heights(waveform_svg(wav([46, -46] * 8000), columns=10))
+    assert max(drawn) < 1
+
+
+def test_half_scale_is_drawn_half_height():
+    drawn = heights(waveform_svg(wav([16384, -16384] * 8000), columns=10))
+    assert all(abs(height - WAVEFORM_HEIGHT / 2) < 1 for height in drawn)
+
+
+def test_it_measures_the_peak_and_rms_level_in_dbfs():
+    measured = measure_waveform(wav([46, -46] * 8000), columns=10)
+    assert measured.peak_dbfs == -57.1
+    assert measured.rms_dbfs == -57.1
+    assert display.level_text(measured.peak_dbfs, measured.rms_dbfs) == (
+        "Very quiet (peak -57 dBFS, RMS -57 dBFS)"
+    )
+
+
+def test_digital_silence_reads_as_silent():
+    measured = measure_waveform(wav([0] * 16000), columns=10)
+    assert measured.peak_dbfs == DBFS_FLOOR
+    assert display.level_text(measured.peak_dbfs, measured.rms_dbfs) == (
+        "Silent (peak digital silence, RMS digital silence)"
+    )
+
+
+def test_speech_level_audio_reads_as_audible():
+    tone = [int(16000 * math.sin(i / 5)) for i in range(16000)]
+    measured = measure_waveform(wav(tone), columns=10)
+    assert measured.peak_dbfs == -6.2
+    assert -10 < measured.rms_dbfs < -8
+    assert display.level_text(measured.peak_dbfs, measured.rms_dbfs).startswith("Audible (")

@@ -31,7 +31,10 @@
           // listened to) is left alone.
           var fresh = document.createElement("template");
           fresh.innerHTML = row.cells[field];
-          if (el.innerHTML !== fresh.innerHTML) el.innerHTML = row.cells[field];
+          if (el.innerHTML !== fresh.innerHTML) {
+            el.innerHTML = row.cells[field];
+            document.dispatchEvent(new CustomEvent("recorder:updated"));
+          }
           if (el.hasAttribute("data-live-url")) {
             if (el.hasAttribute("data-live-active") && !row.active) finished = true;
             el.toggleAttribute("data-live-active", row.active);

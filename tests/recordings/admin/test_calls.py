@@ -4,6 +4,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.timezone import now
 
 from recordings.models import Call, CallState
 from tests.support.operators import VIEW_CALL, operator
@@ -216,3 +217,36 @@ def test_record_selected_calls_with_none_live_stays_on_the_list_and_says_why():
     )
     assert response.request["PATH_INFO"] == LIST
     assert "None of the selected calls is live" in response.content.decode()
+
+
+@pytest.mark.parametrize("status", ["running", "notStarted"])
+def test_a_call_with_a_recording_under_way_offers_no_record_but_the_running_one_and_its_cancel(
+    call, make_operation, status
+):
+    operation = make_operation(status=status)
+    client = operator(VIEW_CALL, "start_recording", "cancel_recording", "view_recordoperation")
+
+    html = client.get(call_page(call)).content.decode()
+
+    assert f'href="{record_page(call)}"' not in html
+    change = reverse("admin:recordings_recordoperation_change", args=[operation.pk])
+    cancel = reverse("admin:recordings_recordoperation_cancel", args=[operation.pk])
+    assert f'href="{change}"' in html
+    assert f'href="{cancel}"' in html
+    assert "Record is offered again when it ends." in html
+
+
+def test_the_record_page_of_a_busy_call_sends_the_operator_back_saying_why(call, make_operation):
+    make_operation(status="running")
+    response = operator(VIEW_CALL, "start_recording").get(record_page(call), follow=True)
+    assert response.redirect_chain[-1][0] == call_page(call)
+    assert "wait for it to end, or cancel it, before recording again." in (
+        response.content.decode()
+    )
+
+
+def test_a_call_whose_recording_ended_offers_record_again(call, make_operation):
+    make_operation(status="completed", completion_reason="stopToneDetected", finished_at=now())
+    html = operator(VIEW_CALL, "start_recording").get(call_page(call)).content.decode()
+    assert f'href="{record_page(call)}"' in html
+    assert "Record is offered again" not in html

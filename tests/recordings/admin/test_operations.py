@@ -5,11 +5,13 @@ import json
 import pytest
 import responses
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
 from recordings.admin import operation_columns
-from recordings.models import FetchStatus, GraphExchange, RecordRequest
+from recordings.models import FetchStatus, GraphExchange, Prompt, PromptAudio, RecordRequest
+from recordings.prompt_files import public_url
 from tests.support.factories import completed, received, store
 from tests.support.graph import OP_ID, graph_fixture
 from tests.support.operators import EXPORT, LIST, TOKEN, VIEW, cancel_page, operator, page_of
@@ -243,3 +245,86 @@ def test_an_ended_operation_offers_no_cancel(make_operation):
     assert cancel_page(operation) not in client.get(page_of(operation)).content.decode()
     response = client.post(cancel_page(operation), follow=True)
     assert "already ended" in response.content.decode()
+
+
+def test_the_operation_page_speaks_in_words_profile_result_and_hold(make_operation):
+    operation = completed(
+        make_operation,
+        reason="maxRecordDurationReached",
+        result_code=200,
+        result_subcode=8515,
+        result_message="Action completed, max record duration reached.",
+    )
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+    assert operation.get_profile_display() in ("Graph beta (record)", "Graph v1.0 (recordResponse)")
+    assert operation.get_profile_display() in page
+    assert "(POST /" not in page
+    assert 'title="200/8515: Action completed, max record duration reached."' in page
+    assert ">Maximum duration reached<" in page
+    assert "Not on hold" in page
+    assert "icon-no" not in page
+
+
+def test_a_cancelled_operation_page_says_who_cancelled_it(make_operation):
+    operation = make_operation(
+        status="failed",
+        completion_reason="operationCanceled",
+        cancelled_by="alice",
+        finished_at=timezone.now(),
+    )
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+    assert "Cancelled by alice" in page
+    assert "op-status-failed" not in page
+
+
+def test_the_operation_page_gives_the_recordings_level_in_words(make_operation):
+    operation = completed(make_operation)
+    store(operation, peak_dbfs=-57.1, rms_dbfs=-63.4)
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+    assert "Level: Very quiet (peak -57 dBFS, RMS -63 dBFS)" in page
+
+
+def test_the_operation_page_shows_the_recordings_sha256(make_operation):
+    operation = completed(make_operation)
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    store(operation, sha256=digest)
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+    assert f'SHA-256 <code class="op-sha256">{digest}</code>' in page
+
+
+def test_a_library_prompt_is_listed_by_its_name_with_its_url_on_hover(
+    make_operation, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PROMPT_BASE_URL = "https://prompts.example.com/media/prompts/"
+    greeting = PromptAudio(name="Greeting", duration_ms=2400, size_bytes=76844)
+    greeting.file.save("greeting.wav", ContentFile(b"RIFF"), save=False)
+    greeting.save()
+    operation = completed(make_operation)
+    url = public_url(greeting)
+    Prompt.objects.create(request=operation.record_request, position=1, kind="media", uri=url)
+    Prompt.objects.create(
+        request=operation.record_request,
+        position=2,
+        kind="media",
+        uri="https://cdn.example.com/other.wav",
+    )
+
+    page = operator(VIEW).get(page_of(operation)).content.decode()
+
+    assert f'Media <span class="op-prompt" title="{url}">Greeting</span>' in page
+    assert (
+        'Media <span class="op-prompt" title="https://cdn.example.com/other.wav">'
+        "https://cdn.example.com/other.wav</span>" in page
+    )
+
+
+def test_the_player_is_named_and_its_waveform_is_a_seek_bar(make_operation):
+    operation = completed(make_operation)
+    store(operation, duration_seconds=4.25, waveform_svg="<svg></svg>")
+    page = operator(VIEW, "download_recording").get(page_of(operation)).content.decode()
+    assert f'aria-label="Recording of {operation.graph_id}"' in page
+    assert 'role="slider" tabindex="0" data-player="op-player"' in page
+    assert 'aria-valuemin="0" aria-valuemax="4.2"' in page or 'aria-valuemax="4.3"' in page
+    assert 'class="op-playhead"' in page
+    assert "recordings/player.js" in page

@@ -1,5 +1,6 @@
 import json
 import re
+from dataclasses import replace
 
 import pytest
 import responses
@@ -7,6 +8,8 @@ from django.contrib.admin.models import LogEntry
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from recordings.forms import RecordForm
+from recordings.graph.profiles import PROFILES
 from recordings.models import (
     Call,
     CallState,
@@ -333,10 +336,10 @@ def test_the_beta_page_refuses_what_the_emulator_would_and_sends_nothing(
     )
     html = response.content.decode()
     assert (
-        "Prompt 1: A silence prompt needs a duration from 1 to 300,000 milliseconds on the "
+        "A silence prompt needs a duration from 1 to 300,000 milliseconds on the "
         "beta-record profile; got 400000." in html
     )
-    assert "Prompt 2: A prompt plays from 1 to 100 times on the beta-record profile" in html
+    assert "A prompt plays from 1 to 100 times on the beta-record profile" in html
     assert re.search(r'name="prompts-0-duration_ms"[^>]*max="300000"', html)
     assert re.search(r'name="prompts-1-loop"[^>]*max="100"', html)
     assert sent_bodies(graph_http) == []
@@ -355,3 +358,66 @@ def test_a_graph_refusal_names_prompts_as_the_page_numbers_them(
     html = recorder.post(record_page(call), data).content.decode()
     assert "prompt 1&#x27;s mediaInfo.uri is bad." in html
     assert "prompts[0]" not in html
+
+
+def test_every_problem_is_shown_at_once_each_on_its_own_field(recorder, call, graph_http):
+    response = recorder.post(
+        record_page(call),
+        form_data(
+            {"kind": "media"},
+            {"kind": "media", "uri": "https://cdn.example.com/a.wav", "loop": "0"},
+            {"kind": "silence", "duration_ms": "4000000"},
+            {"kind": "media", "uri": "ftp://cdn.example.com/b.wav"},
+            initial_silence_timeout="",
+            max_silence_timeout="abc",
+            max_record_duration="2000",
+        ),
+    )
+
+    form, formset = response.context["form"], response.context["formset"]
+    rows = formset.forms
+    assert rows[0].errors == {"uri": ["Pick an uploaded prompt or type the URI of a WAV file."]}
+    assert rows[1].errors == {"loop": ["Play it at least once."]}
+    assert rows[2].errors == {
+        "duration_ms": [
+            "A silence prompt needs a duration from 1 to 300,000 milliseconds on the beta-record "
+            "profile; got 4000000."
+        ]
+    }
+    assert rows[3].errors == {
+        "uri": ["The media URI must be an http or https address with a host."]
+    }
+    assert formset.non_form_errors() == []
+    assert form.errors == {
+        "max_silence_timeout": ["Enter a whole number."],
+        "max_record_duration": [
+            "The maximum record duration must be a whole number of seconds from 1 to 1800 on "
+            "the beta-record profile; got 2000."
+        ],
+    }
+    assert sent_bodies(graph_http) == []
+
+
+def test_too_many_prompts_is_said_even_when_a_row_is_wrong_too(v1_profile, recorder, call):
+    response = recorder.post(
+        record_page(call),
+        form_data({"kind": "media"}, {"kind": "media", "uri": "https://cdn.example.com/b.wav"}),
+    )
+    formset = response.context["formset"]
+    assert formset.non_form_errors() == [
+        "The v1.0 profile plays at most 1 prompt; this request has 2."
+    ]
+    assert formset.forms[0].errors["uri"]
+
+
+def test_the_page_starts_with_room_for_a_voice_message(recorder, call):
+    html = recorder.get(record_page(call)).content.decode()
+    assert re.search(r'name="max_record_duration"[^>]*value="60"', html)
+    assert re.search(r'name="initial_silence_timeout"[^>]*value="5"', html)
+    assert re.search(r'name="max_silence_timeout"[^>]*value="5"', html)
+
+
+def test_the_suggested_duration_stays_within_a_profile_that_allows_less(call):
+    v1 = PROFILES["v1.0"]
+    tight = replace(v1, timeouts={**v1.timeouts, "max_record_duration": (1, 30)})
+    assert RecordForm(rules=tight).fields["max_record_duration"].initial == 30

@@ -122,6 +122,8 @@ def test_it_stores_the_audio_with_its_facts(completed, graph_http):
     assert facts == (16000, 1, 2)
     assert recording.duration_seconds == pytest.approx(1.0)
     assert recording.waveform_svg.startswith("<svg")
+    assert recording.peak_dbfs is not None and recording.rms_dbfs is not None
+    assert recording.rms_dbfs <= recording.peak_dbfs <= 0
     assert recording.stored_at is not None
     assert recording.attempts == 1
     with default_storage.open(recording.file.name) as stored:

@@ -182,3 +182,27 @@ def test_cancelling_a_finished_recording_is_refused(graph_http, make_operation):
     operation = make_operation(status="completed", finished_at=timezone.now())
     with pytest.raises(service_errors.RecordingRefused):
         recording_services.cancel_recording(operation=operation)
+
+
+def test_a_cancel_graph_accepts_remembers_who_asked(
+    graph_http, settings, make_operation, call, django_user_model
+):
+    operation = make_operation()
+    url = (
+        f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}/cancelMediaProcessing"
+    )
+    graph_http.add(responses.POST, url, json={"id": "c1", "status": "completed"})
+    alice = django_user_model.objects.create_user("alice")
+    recording_services.cancel_recording(operation=operation, by=alice)
+    operation.refresh_from_db()
+    assert operation.cancelled_by == "alice"
+
+
+def test_a_second_recording_on_a_call_with_one_running_is_refused_before_graph_hears_of_it(
+    graph_http, make_operation, call
+):
+    make_operation(status="running")
+    with pytest.raises(service_errors.RecordingRefused) as refused:
+        recording_services.start_recording(call=call, spec=RecordSpec())
+    assert "before recording again" in refused.value.errors["call"][0]
+    assert not [c for c in graph_http.calls if "/calls/" in c.request.url]
