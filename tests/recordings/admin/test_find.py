@@ -141,9 +141,9 @@ def test_retention_says_until_when_the_audio_is_kept_or_when_it_was_purged(
     store(purged, status="purged", purged_at=stored_at + timedelta(days=30))
 
     client = operator(VIEW)
-    page = listed(client)
-    assert "audio kept until 2026-12-01" in page
-    assert "kept: legal hold" in page
+    page = listed(client)  # under the column's "audio kept" heading, the sentence on hover
+    assert '<span title="audio kept until 2026-12-01">until 2026-12-01</span>' in page
+    assert '<span title="kept: legal hold">legal hold</span>' in page
     assert "purged on 2026-12-01" in page
     assert "audio kept until 2026-12-01" in client.get(page_of(kept)).content.decode()
     assert "kept: legal hold" in client.get(page_of(held)).content.decode()
