@@ -31,6 +31,7 @@ from recordings.admin.operation_columns import (
     operation_active,
     reason_cell,
     reason_detail,
+    retention_cell,
     retention_text,
 )
 from recordings.models import Call, FetchStatus, RecordOperation
@@ -114,7 +115,7 @@ def operation_cells(operation: RecordOperation, *, download: bool, detail: bool)
         ),
         "reason": reason_cell(operation.completion_reason, operation.recorder_reason),
         "audio": audio_cell(operation, download=download),
-        "retention": retention_text(operation, recording),
+        "retention": retention_cell(operation, recording),
     }
     if detail:
         cells["reason_detail"] = reason_detail(operation)

@@ -162,6 +162,14 @@ def finished_text(operation: RecordOperation) -> str:
     return formats.date_format(timezone.localtime(operation.finished_at), "DATETIME_FORMAT")
 
 
+def retention_cell(operation: RecordOperation, recording: Recording | None) -> str:
+    """The list's narrow form under its "audio kept" heading ("until 2027-01-01"), the whole
+    sentence on hover."""
+    text = retention_text(operation, recording)
+    short = text.removeprefix("audio kept ").removeprefix("kept: ")
+    return format_html('<span title="{}">{}</span>', text, short) if short != text else text
+
+
 def caller_text(caller_id: str, caller_name: str) -> str:
     if caller_name and caller_id:
         return f"{caller_name} ({caller_id})"

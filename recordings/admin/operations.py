@@ -30,7 +30,7 @@ from recordings.admin.operation_columns import (
     operation_active,
     reason_cell,
     reason_detail,
-    retention_text,
+    retention_cell,
 )
 from recordings.admin.operation_csv import export_changelist, export_selected_csv
 from recordings.admin.operation_filters import CompletionReasonFilter, CreatedBetweenFilter
@@ -378,8 +378,8 @@ class RecordOperationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="audio kept")
     def retention(self, obj: RecordOperation):
-        text = retention_text(obj, selectors.recording_of(obj))
-        return live.live("op", obj.pk, "retention", text)
+        cell = retention_cell(obj, selectors.recording_of(obj))
+        return live.live("op", obj.pk, "retention", cell)
 
     @admin.display(description="created", ordering="created_at")
     def when(self, obj: RecordOperation):

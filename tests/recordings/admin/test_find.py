@@ -141,9 +141,9 @@ def test_retention_says_until_when_the_audio_is_kept_or_when_it_was_purged(
     store(purged, status="purged", purged_at=stored_at + timedelta(days=30))
 
     client = operator(VIEW)
-    page = listed(client)
-    assert "audio kept until 2026-12-01" in page
-    assert "kept: legal hold" in page
+    page = listed(client)  # under the column's "audio kept" heading, the sentence on hover
+    assert '<span title="audio kept until 2026-12-01">until 2026-12-01</span>' in page
+    assert '<span title="kept: legal hold">legal hold</span>' in page
     assert "purged on 2026-12-01" in page
     assert "audio kept until 2026-12-01" in client.get(page_of(kept)).content.decode()
     assert "kept: legal hold" in client.get(page_of(held)).content.decode()
@@ -199,9 +199,10 @@ def test_the_zip_needs_the_download_permission(make_operation):
     assert not getattr(response, "streaming", False)
 
 
-def test_a_whole_number_is_searched_through_the_caller_index_not_by_scanning_names(call):
+def test_a_whole_number_or_an_id_prefix_finds_calls_by_index_without_scanning_names(call):
     client = operator(VIEW_CALL)
-    with CaptureQueriesContext(connection) as captured:
-        assert call.graph_id in listed(client, CALLS, q="+12345678901")
-    search = [q["sql"] for q in captured.captured_queries if "caller_id" in q["sql"]]
-    assert search and all("caller_name" not in sql.split("WHERE")[-1] for sql in search)
+    for term in ("+12345678901", call.graph_id[:8]):
+        with CaptureQueriesContext(connection) as captured:
+            assert call.graph_id in listed(client, CALLS, q=term)
+        sql = " ".join(q["sql"] for q in captured.captured_queries)
+        assert "caller_name" not in sql.split("FROM")[-1] and "LIKE '%" not in sql, term
