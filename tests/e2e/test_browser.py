@@ -13,7 +13,6 @@ import wave
 from pathlib import Path
 
 import pytest
-import requests
 from django.contrib.auth.models import Permission, User
 from django.db import connections
 from django.utils import timezone
@@ -192,11 +191,7 @@ def test_the_record_page_records_on_the_v1_profile_with_its_one_media_prompt(
 ):
     recorder.configure("v1.0")
     page, url = browser_page, recorder.url
-    # Graph's v1.0 completion names no completionReason; Recorder reads it from there.
-    faults = requests.post(
-        f"{url}/emulator/control/faults", json={"v1_completion_reason": True}, timeout=5
-    )
-    assert faults.status_code == 200, faults.text
+    # Graph's v1.0 completion names no completionReason: Recorder reads resultInfo.
     call_id = operator_with_a_live_call(recorder, tmp_path)
     log_in_and_upload_a_prompt(page, url)
 
