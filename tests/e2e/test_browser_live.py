@@ -1,6 +1,8 @@
 """An operator clicks Record and, without reloading, watches the operation page turn to
 Completed and then offer the player; the operations list keeps up the same way."""
 
+import zipfile
+
 import pytest
 from playwright.sync_api import expect
 
@@ -74,3 +76,28 @@ def test_the_operation_page_shows_completed_then_the_player_without_a_reload(
     page.goto(f"{url}/admin/recordings/call/")
     expect(page.locator("#result_list")).to_contain_text("Completed")
     page.screenshot(path=screenshots_dir() / "calls-list-1366.png", full_page=True)
+
+    # Found by what the list shows: the start of the id, and the caller's number without +.
+    page.goto(f"{url}/admin/recordings/recordoperation/")
+    rows = page.locator("#result_list tbody tr")
+    for term, found in ((operation.graph_id[:8], 1), ("15550100", 1), ("zz-no-such", 0)):
+        page.fill("#searchbar", term)
+        page.press("#searchbar", "Enter")
+        expect(rows).to_have_count(found)
+
+    # The selected recordings as one zip, with the manifest that names them.
+    page.fill("#searchbar", operation.graph_id[:8])
+    page.press("#searchbar", "Enter")
+    page.check("#result_list tbody tr input.action-select")
+    page.select_option("select[name=action]", "download_selected_zip")
+    with page.expect_download() as download:
+        page.click("button[name=index]")
+    with zipfile.ZipFile(download.value.path()) as archive:
+        names = archive.namelist()
+        manifest = archive.read("manifest.csv").decode()
+        wav = next(name for name in names if name.endswith(".wav"))
+        audio = archive.read(wav)
+    assert sorted(names) == sorted(["manifest.csv", wav])
+    assert operation.graph_id in manifest
+    assert operation.recording.sha256 in manifest
+    assert audio[:4] == b"RIFF" and len(audio) == operation.recording.size_bytes
