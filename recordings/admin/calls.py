@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from recordings import display, graph_setup, permissions, selectors
 from recordings.admin import live
 from recordings.admin.base import ReadOnlyAdmin
+from recordings.admin.changelist import CappedCountPaginator
 from recordings.admin.confirm import ObjectActionsMixin, Question
 from recordings.admin.operation_columns import caller_text, id_with_copy
 from recordings.admin.operation_filters import DateRangeFilter
@@ -168,6 +169,8 @@ class CallAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "number (with or without +), or part of the caller's name."
     )
     show_full_result_count = False
+    # A year of calls is counted no further than the cap, as the operations are.
+    paginator = CappedCountPaginator
     actions = ["record_selected"]
     readonly_fields = ["recordings_on_call", "ended", "end_result", "timeline"]
     fieldsets = [

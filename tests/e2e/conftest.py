@@ -3,6 +3,7 @@ worker in its own process on the same database."""
 
 import pytest
 
+from graph_emulator import background
 from tests.support.e2e import Recorder
 
 
@@ -10,5 +11,9 @@ from tests.support.e2e import Recorder
 def recorder(live_server, settings, monkeypatch, transactional_db, tmp_path):
     system = Recorder(live_server, settings, monkeypatch, media_root=tmp_path / "media")
     system.configure("beta-record")
+    background.resume_watchers()
     yield system
     system.stop_worker()
+    # The emulator's per-call watchers (keepAlive) end before the test database goes.
+    background.stop_watchers()
+    background.wait_idle(10, watchers=True)

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.timezone import now
 
+from recordings.admin import changelist
 from recordings.models import Call, CallState
 from tests.support.operators import VIEW_CALL, operator
 
@@ -250,3 +251,17 @@ def test_a_call_whose_recording_ended_offers_record_again(call, make_operation):
     html = operator(VIEW_CALL, "start_recording").get(call_page(call)).content.decode()
     assert f'href="{record_page(call)}"' in html
     assert "Record is offered again" not in html
+
+
+def test_the_call_list_says_more_than_the_cap_instead_of_counting_every_call(monkeypatch):
+    monkeypatch.setattr(changelist.CappedCountPaginator, "CAP", 3)
+    for n in range(5):
+        Call.objects.create(graph_id=f"capped-call-{n}", state=CallState.ESTABLISHED)
+    client = operator(VIEW_CALL, username="counter")
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(LIST).content.decode()
+
+    assert "More than 3 calls" in page
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts), counts
