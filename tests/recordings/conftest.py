@@ -2,11 +2,12 @@ import re
 
 import pytest
 import responses
+from django.core.files.base import ContentFile
 
 from recordings import webhook
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import GraphSession, NotificationKeys
-from recordings.models import Call, CallState
+from recordings.models import Call, CallState, PromptAudio
 from tests.support.factories import create_operation
 from tests.support.graph import (
     AUTHORITY,
@@ -127,3 +128,14 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.PROMPT_BASE_URL = "http://testserver/media/prompts/"
     return tmp_path
+
+
+@pytest.fixture
+def welcome(settings, tmp_path):
+    """A prompt in the library, "Welcome", served from PROMPT_BASE_URL."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.PROMPT_BASE_URL = "https://prompts.example.com/media/prompts/"
+    prompt = PromptAudio(name="Welcome", duration_ms=2400, size_bytes=76844)
+    prompt.file.save("welcome.wav", ContentFile(b"RIFF"), save=False)
+    prompt.save()
+    return prompt

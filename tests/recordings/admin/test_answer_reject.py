@@ -106,20 +106,6 @@ def test_a_call_that_no_longer_rings_cannot_be_answered_or_rejected(ringing, gra
     assert not LogEntry.objects.exists()
 
 
-@pytest.fixture
-def welcome(settings, tmp_path):
-    from django.core.files.base import ContentFile
-
-    from recordings.models import PromptAudio
-
-    settings.MEDIA_ROOT = tmp_path
-    settings.PROMPT_BASE_URL = "https://prompts.example.com/media/prompts/"
-    prompt = PromptAudio(name="Welcome", duration_ms=2400, size_bytes=76844)
-    prompt.file.save("welcome.wav", ContentFile(b"RIFF"), save=False)
-    prompt.save()
-    return prompt
-
-
 def test_a_prompt_is_played_from_the_call_page_and_shows_on_its_timeline(
     call, graph_http, settings, welcome
 ):

@@ -5,7 +5,6 @@ from dataclasses import replace
 import pytest
 import responses
 from django.contrib.admin.models import LogEntry
-from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from recordings.forms import RecordForm
@@ -13,7 +12,6 @@ from recordings.graph.profiles import PROFILES
 from recordings.models import (
     Call,
     CallState,
-    PromptAudio,
     RecordOperation,
     RecordRequest,
     RequestStatus,
@@ -28,16 +26,6 @@ OP_ID = "0fe0623f-d628-42ed-b4bd-8ac290072cc5"
 @pytest.fixture
 def recorder(db):
     return operator(VIEW_CALL, "start_recording", "view_recordoperation")
-
-
-@pytest.fixture
-def welcome(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.PROMPT_BASE_URL = "https://prompts.example.com/media/prompts/"
-    prompt = PromptAudio(name="Welcome", duration_ms=2400, size_bytes=76844)
-    prompt.file.save("welcome.wav", ContentFile(b"RIFF"), save=False)
-    prompt.save()
-    return prompt
 
 
 def record_page(call):

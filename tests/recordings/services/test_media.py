@@ -4,9 +4,8 @@ import json
 
 import pytest
 import responses
-from django.core.files.base import ContentFile
 
-from recordings.models import CallState, CallTone, MediaOperation, PromptAudio
+from recordings.models import CallState, CallTone, MediaOperation
 from recordings.prompt_files import public_url
 from recordings.services import calls as call_services
 from recordings.services import media as media_services
@@ -19,16 +18,6 @@ PLAY_ID = "b1c0ffee-0000-4000-8000-000000000001"
 
 def call_url(settings, call, action):
     return f"{settings.GRAPH_API_BASE_URL}/communications/calls/{call.graph_id}/{action}"
-
-
-@pytest.fixture
-def welcome(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.PROMPT_BASE_URL = "https://prompts.example.com/media/prompts/"
-    prompt = PromptAudio(name="Welcome", duration_ms=2400, size_bytes=76844)
-    prompt.file.save("welcome.wav", ContentFile(b"RIFF"), save=False)
-    prompt.save()
-    return prompt
 
 
 def deliver(*items):
