@@ -101,6 +101,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend, with every writer (thread or process) queued for the write
+    # lock instead of asleep in SQLite's busy handler (recorder_site/sqlite3/base.py).
+    DATABASES["default"]["ENGINE"] = "recorder_site.sqlite3"
     # The web server, the task worker and the emulator's threads write at once: WAL lets
     # readers go on during a write, IMMEDIATE takes the write lock up front instead of
     # failing half-way through a transaction, and the timeout waits for it.
