@@ -117,7 +117,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     test_name = env.str("SQLITE_TEST_NAME", default=str(BASE_DIR / "var" / "test-db.sqlite3"))
     # A file, not memory: end-to-end tests run a task worker in its own process.
     DATABASES["default"]["TEST"] = {"NAME": test_name}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Each web thread and worker keeps its connection: opening one costs more than a notification
+# (a PostgreSQL backend to start; on SQLite the functions Django registers and the PRAGMAs).
+# Django checks a kept connection before a request uses it, so a database restart costs no
+# failed request.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -237,7 +242,8 @@ AXES_CLIENT_IP_CALLABLE = "recordings.middleware.client_address"
 # --- Tasks ----------------------------------------------------------------------------------
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
 _TASK_BACKENDS = {
-    "database": "django_tasks_db.DatabaseBackend",
+    # django-tasks-db's, its task row inserted by a statement compiled once.
+    "database": "recordings.task_backend.DatabaseBackend",
     "rq": "django_tasks_rq.RQBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
