@@ -112,6 +112,11 @@ class ParsedNotification:
     call: ParsedCall | None
     raw: dict
 
+    @property
+    def names_record_operation(self) -> bool:
+        """Typed by Graph as a recordOperation (not a playPrompt or subscribeToTone)."""
+        return self.odata_type.lower().endswith(".recordoperation")
+
 
 def parse_operation(data: Any) -> ParsedOperation:
     """A recordOperation from a record answer, a GET, or a notification's resourceData."""

@@ -25,6 +25,7 @@ from recordings.graph import (
     download_recording,
 )
 from recordings.models import FetchStatus, OperationStatus, Recording, RecordOperation
+from recordings.prepared import PreparedInsert
 from recordings.services import enqueue, states
 
 logger = logging.getLogger(__name__)
@@ -56,13 +57,17 @@ def expect_recording(*, operation_pk: int, recording_location: str) -> None:
         _create_recording(operation_pk, savepoint=False)
 
 
+# One for every completed operation: the INSERT is compiled once (recordings/prepared.py).
+_NEW_RECORDING = PreparedInsert(Recording)
+
+
 def _create_recording(operation_pk: int, *, savepoint: bool = True) -> Recording | None:
     # The OneToOne is the idempotency key: a duplicate completion, or two at once, finds the
     # row there (or loses the insert) and enqueues nothing more. Without a savepoint a lost
     # insert fails the caller's whole transaction, loudly, rather than being skipped.
     try:
         with transaction.atomic(savepoint=savepoint):
-            recording = Recording.objects.create(operation_id=operation_pk)
+            recording = _NEW_RECORDING.create(operation_id=operation_pk)
     except IntegrityError:
         if not savepoint:
             raise

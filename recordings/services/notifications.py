@@ -15,6 +15,7 @@ from django.utils import timezone
 from recordings.graph import ParsedNotification, PayloadError, parse_notifications
 from recordings.graph.operations import too_deep_problem
 from recordings.models import Notification, RecordOperation
+from recordings.prepared import PreparedInsert
 from recordings.services import calls as call_services
 from recordings.services import operations as operation_services
 from recordings.storable import storable_json, storable_text
@@ -22,10 +23,14 @@ from recordings.storable import storable_json, storable_text
 logger = logging.getLogger(__name__)
 
 
+# One for every POST: the INSERT is compiled once (recordings/prepared.py).
+_NEW_NOTIFICATION = PreparedInsert(Notification)
+
+
 def store_notification(
     *, body: bytes, headers: dict, remote_addr: str | None, claims: dict, **fields
 ) -> Notification:
-    return Notification.objects.create(
+    return _NEW_NOTIFICATION.create(
         body=body,
         body_sha256=hashlib.sha256(body).hexdigest(),
         headers=storable_json(headers),
@@ -147,7 +152,11 @@ def _apply_items(items: list[ParsedNotification]) -> set[str]:
     unmatched: set[str] = set()
     for item in items:
         if item.operation is not None:
-            if operation_services.advance_media_operation(item.operation) is not None:
+            # Graph types each operation; only an untyped one may still be a media operation.
+            if (
+                not item.names_record_operation
+                and operation_services.advance_media_operation(item.operation) is not None
+            ):
                 continue  # a prompt played or the keys subscribed to: no recording
             if not _apply_operation_notification(item):
                 unmatched.add(item.operation_id or item.operation.id)
@@ -164,15 +173,18 @@ def _apply_items(items: list[ParsedNotification]) -> set[str]:
 def _apply_operation_notification(item: ParsedNotification) -> bool:
     """Apply one record-operation notification; False when the operation is not known yet.
 
-    Runs inside the notification's transaction. The common case is one conditional UPDATE.
+    Runs inside the notification's transaction. The common case is one conditional UPDATE,
+    prepared once (operation_services.move_operation).
     When the operation is missing, the call's row is locked and the operation looked up
     again: start_recording holds that lock while it creates the operation and looks for
     notifications that waited for it, so the two cannot miss each other.
     """
     operation_id = item.operation.id or item.operation_id
+    if operation_services.advance_operation(operation_id, item.operation):
+        return True
     operations = RecordOperation.objects.with_graph_id(operation_id)
-    if operation_services.advance_operation(operations, item.operation) or operations.exists():
-        return True  # moved, or known and Graph's word was a replay or stale
+    if operations.exists():
+        return True  # known, and Graph's word was a replay or stale
     if call_services.lock_call(item.call_id) is None or not operations.exists():
         return False
     operation_services.advance_operation(operations, item.operation)

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from recordings import graph_setup
@@ -19,14 +21,18 @@ from recordings.graph import (
 )
 from recordings.graph.vocabulary import RECORD_RESULT_REASONS
 from recordings.models import Call, CallState, MediaOperation, OperationStatus, RecordOperation
+from recordings.prepared import PreparedUpdate, update_returning
 from recordings.services import fetching as fetch_services
 from recordings.services import states
 
 logger = logging.getLogger(__name__)
 
 
-def move_operation(operations: QuerySet, *, to: str, now: datetime, **changes) -> bool:
+def move_operation(operations: QuerySet | str, *, to: str, now: datetime, **changes) -> bool:
     """Move the operation in `operations` to status `to`, with `changes`; True if it moved.
+
+    `operations` is a QuerySet, or Graph's id of the operation: the notification path's
+    statement, prepared once (recordings/prepared.py) since every notification sends it.
 
     One conditional UPDATE: it matches only while the stored status ranks below `to`, so
     final is final, a status never moves back, and of two moves at once exactly one happens
@@ -36,11 +42,12 @@ def move_operation(operations: QuerySet, *, to: str, now: datetime, **changes) -
     changes = {**changes, "status": to, "updated_at": now}
     if to in RecordOperation.FINAL_STATUSES:
         changes["finished_at"] = now
-    moved = _update_returning(
-        operations.filter(status__in=states.operation_statuses_before(to)),
-        changes,
-        returning=("id", "recording_location"),
-    )
+    if isinstance(operations, str):
+        moved = _MOVE_BY_GRAPH_ID.run(changes, shape=(to,), args=(operations.lower(),))
+    else:
+        moved = update_returning(
+            _before(operations, to), changes, returning=_MOVE_BY_GRAPH_ID.returning
+        )
     if to == OperationStatus.COMPLETED:
         for operation_pk, recording_location in moved:
             fetch_services.expect_recording(
@@ -49,20 +56,23 @@ def move_operation(operations: QuerySet, *, to: str, now: datetime, **changes) -
     return bool(moved)
 
 
-def _update_returning(rows: QuerySet, changes: dict, *, returning: tuple[str, ...]) -> list:
-    """`rows.update(**changes)`, returning the `returning` columns of the rows it changed.
-
-    One statement (UPDATE ... RETURNING) rather than an UPDATE and a SELECT. QuerySet.update()
-    returns only a count; this is the same UPDATE through the method Model.save() uses to
-    get columns back from one. PostgreSQL and SQLite (3.35+) both return rows from an UPDATE.
-    """
-    meta = rows.model._meta
-    values = [(meta.get_field(name), None, value) for name, value in changes.items()]
-    return rows._update(values, returning_fields=[meta.get_field(name) for name in returning])
+def _before(operations: QuerySet, to: str) -> QuerySet:
+    """The operations in `operations` whose status may still move to `to`."""
+    return operations.filter(status__in=states.operation_statuses_before(to))
 
 
-def advance_operation(operations: QuerySet, parsed: ParsedOperation) -> bool:
-    """Move the operation in `operations` forward by Graph's word; True if it moved."""
+# The same statement for the operation Graph's id names, compiled once for each status and
+# set of changes. The id comes lowered: LOWER(graph_id) = lower(id), as with_graph_id has it.
+_MOVE_BY_GRAPH_ID = PreparedUpdate(
+    RecordOperation,
+    lambda rows, to, lowered_id: _before(rows.filter(Exact(Lower("graph_id"), lowered_id)), to),
+    returning=("id", "recording_location"),
+)
+
+
+def advance_operation(operations: QuerySet | str, parsed: ParsedOperation) -> bool:
+    """Move the operation in `operations` (a QuerySet, or Graph's id of the operation)
+    forward by Graph's word; True if it moved."""
     new_status = parsed.status
     if new_status not in states.OPERATION_STATUS_RANK:
         logger.warning("Operation %s: unknown status %r ignored", parsed.id, new_status)
@@ -72,6 +82,8 @@ def advance_operation(operations: QuerySet, parsed: ParsedOperation) -> bool:
         return True
     if parsed.last_action and new_status not in RecordOperation.FINAL_STATUSES:
         # Same status again: only Graph's last-action time may have news.
+        if isinstance(operations, str):
+            operations = RecordOperation.objects.with_graph_id(operations)
         operations.filter(status=new_status).exclude(
             graph_last_action_at=parsed.last_action
         ).update(graph_last_action_at=parsed.last_action, updated_at=now)

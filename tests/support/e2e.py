@@ -77,7 +77,7 @@ class Recorder:
         self.settings.GRAPH_EMULATOR_ANSWER_TIMEOUT = 15 / TIME_SCALE
         queues = self.settings.TASKS["default"]["QUEUES"]  # the project's queues
         self.settings.TASKS = {
-            "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": queues}
+            "default": {"BACKEND": "recordings.task_backend.DatabaseBackend", "QUEUES": queues}
         }
         keys = NotificationKeys(
             openid_config_url=self.env["NOTIFICATION_OPENID_CONFIG_URL"],

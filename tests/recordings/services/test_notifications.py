@@ -11,8 +11,9 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from recordings.models import Call, Notification
+from recordings.models import Call, Notification, RecordOperation
 from recordings.services import enqueue
 from recordings.services import notifications as notification_services
 from recordings.services import operations as operation_services
@@ -92,3 +93,52 @@ def test_notification_rows_keep_their_bytes(db):
         body=b"\xff\xfe", headers={}, remote_addr=None, claims={}
     )
     assert bytes(Notification.objects.get(pk=row.pk).body) == b"\xff\xfe"
+
+
+def _completion_statements(payload) -> list[str]:
+    body = json.dumps(payload).encode()
+    with CaptureQueriesContext(connection) as queries:
+        notification_services.receive_notification(
+            body=body, headers={}, remote_addr=None, claims={}
+        )
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_completion_typed_as_a_record_operation_is_applied_without_a_media_lookup(db, settings):
+    """The four writes a completion needs, and nothing more: its fetch queued as a row of the
+    database task backend, in the same transaction."""
+    queues = settings.TASKS["default"]["QUEUES"]
+    settings.TASKS = {
+        "default": {"BACKEND": "recordings.task_backend.DatabaseBackend", "QUEUES": queues}
+    }
+    call = Call.objects.create(graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55", state="established")
+    create_operation(call=call)
+
+    statements = _completion_statements(graph_fixture("v1.0/notification-completed"))
+
+    assert not [sql for sql in statements if "recordings_mediaoperation" in sql]
+    # "UPDATE <table> SET ..." and "INSERT INTO <table> (...": the verb and the table.
+    writes = [
+        " ".join(sql.replace("INSERT INTO", "INSERT").split()[:2])
+        for sql in statements
+        if sql.startswith(("UPDATE", "INSERT"))
+    ]
+    assert writes == [
+        'UPDATE "recordings_recordoperation"',
+        'INSERT "recordings_recording"',
+        'INSERT "django_tasks_database_dbtaskresult"',
+        'INSERT "recordings_notification"',
+    ]
+    assert RecordOperation.objects.get().status == "completed"
+
+
+def test_an_untyped_operation_is_still_looked_for_among_the_media_operations(db):
+    call = Call.objects.create(graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55", state="established")
+    create_operation(call=call)
+    payload = graph_fixture("v1.0/notification-completed")
+    del payload["value"][0]["resourceData"]["@odata.type"]
+
+    statements = _completion_statements(payload)
+
+    assert [sql for sql in statements if "recordings_mediaoperation" in sql]
+    assert RecordOperation.objects.get().status == "completed"

@@ -1,0 +1,206 @@
+"""Statements compiled once (recordings.prepared) make the rows and changes the ORM makes.
+
+Each test holds the prepared statement's result beside the ORM's for the same input, on the
+database the suite runs on (CI runs it on SQLite and on PostgreSQL).
+"""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
+from django.db.models.signals import post_save, pre_save
+from django.test.utils import CaptureQueriesContext
+from django_tasks_db import DatabaseBackend as LibraryBackend
+from django_tasks_db.models import DBTaskResult
+
+from recorder_site import settings as settings_module
+from recordings.models import Call, Notification, Recording, RecordOperation
+from recordings.prepared import PreparedInsert, PreparedUpdate, update_returning
+from recordings.services import enqueue
+from recordings.task_backend import DatabaseBackend
+from tests.support.factories import create_operation
+
+# The columns that differ between two rows made a moment apart, whoever makes them.
+OWN_COLUMNS = {"id", "created_at", "updated_at", "received_at", "enqueued_at", "operation"}
+
+
+def columns(row) -> dict:
+    return {
+        field.attname: getattr(row, field.attname)
+        for field in type(row)._meta.concrete_fields
+        if field.name not in OWN_COLUMNS
+    }
+
+
+@pytest.fixture
+def operations(db):
+    call = Call.objects.create(graph_id="7d9b5f49-7bb0-4d5b-8f0c-2f1b4f7a6a10", state="established")
+    return [
+        create_operation(
+            call=call,
+            graph_id=f"0a0b0c0d-0000-4000-8000-00000000000{n}",
+            client_context=f"context-{n}",
+        )
+        for n in range(4)
+    ]
+
+
+def test_a_prepared_recording_row_is_the_row_create_makes(operations):
+    prepared = PreparedInsert(Recording).create(operation_id=operations[0].pk)
+    made = Recording.objects.create(operation_id=operations[1].pk)
+
+    stored = Recording.objects.get(pk=prepared.pk)
+    assert columns(stored) == columns(Recording.objects.get(pk=made.pk))
+    assert stored.operation_id == operations[0].pk
+    assert stored.created_at is not None and stored.updated_at is not None
+    assert prepared.pk == stored.pk and not prepared._state.adding
+
+
+def test_a_prepared_notification_row_keeps_bytes_json_and_address_as_create_does(db):
+    values = {
+        "body": b'{"value": []}\xff',
+        "body_sha256": "ab" * 32,
+        "headers": {"CONTENT_TYPE": "application/json", "HTTP_USER_AGENT": "graph"},
+        "remote_addr": "2001:db8::1",
+        "token_claims": {"tid": "tenant", "nested": {"list": [1, 2.5, None, "é"]}},
+        "matched": False,
+        "unmatched_operation_ids": ["b", "a"],
+        "error": "a reason",
+    }
+    prepared = PreparedInsert(Notification).create(**values)
+    made = Notification.objects.create(**values)
+
+    stored, expected = (Notification.objects.get(pk=row.pk) for row in (prepared, made))
+    assert columns(stored) == columns(expected)
+    assert bytes(stored.body) == values["body"]
+    assert stored.token_claims == values["token_claims"]
+
+
+def test_a_second_recording_for_one_operation_is_refused_as_the_orm_refuses_it(operations):
+    insert = PreparedInsert(Recording)
+    insert.create(operation_id=operations[0].pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert.create(operation_id=operations[0].pk)
+    assert Recording.objects.filter(operation_id=operations[0].pk).count() == 1
+
+
+def test_receivers_hear_a_prepared_insert_and_may_change_the_row(operations):
+    heard = []
+
+    def before(sender, instance, **kwargs):
+        heard.append(("pre_save", kwargs["raw"]))
+        instance.error = "set by a receiver"
+
+    def after(sender, instance, created, **kwargs):
+        heard.append(("post_save", created, instance.pk))
+
+    pre_save.connect(before, sender=Recording)
+    post_save.connect(after, sender=Recording)
+    try:
+        row = PreparedInsert(Recording).create(operation_id=operations[0].pk)
+    finally:
+        pre_save.disconnect(before, sender=Recording)
+        post_save.disconnect(after, sender=Recording)
+
+    assert heard == [("pre_save", False), ("post_save", True, row.pk)]
+    assert Recording.objects.get(pk=row.pk).error == "set by a receiver"
+
+
+def test_a_receiver_that_sets_an_expression_is_inserted_by_the_orm(operations):
+    def before(sender, instance, **kwargs):
+        instance.attempts = F("attempts")  # meaningless in an INSERT: the database says so
+
+    pre_save.connect(before, sender=Recording)
+    try:
+        with pytest.raises(ValueError, match="can only be used to update"):
+            PreparedInsert(Recording).create(operation_id=operations[0].pk)
+    finally:
+        pre_save.disconnect(before, sender=Recording)
+    # Django's own refusal of F() in an INSERT, not a malformed statement of ours.
+
+
+def test_the_insert_is_compiled_once_per_database(operations):
+    insert = PreparedInsert(Recording)
+    for operation in operations[:3]:
+        insert.create(operation_id=operation.pk)
+    assert list(insert._statements) == [(connection.vendor, False)]
+    with CaptureQueriesContext(connection) as queries:
+        insert.create(operation_id=operations[3].pk)
+    assert len(queries.captured_queries) == 1
+    assert queries.captured_queries[0]["sql"].startswith('INSERT INTO "recordings_recording"')
+
+
+def test_recorders_task_row_is_the_row_django_tasks_db_makes(db):
+    """Recorder's backend inserts the task row through a prepared statement; the library's
+    receiver (run_after far in the future when not given) must still have its say."""
+    task = enqueue._task("fetch_recording_task")
+    ours = DatabaseBackend("default", {"QUEUES": ["calls", "default"]})
+    library = LibraryBackend("default", {"QUEUES": ["calls", "default"]})
+
+    mine = ours.enqueue(task, [41], {})
+    theirs = library.enqueue(task, [41], {})
+
+    assert columns(DBTaskResult.objects.get(id=mine.id)) == columns(
+        DBTaskResult.objects.get(id=theirs.id)
+    )
+    assert mine.args == [41] and mine.status == theirs.status
+    assert settings_module._TASK_BACKENDS["database"] == "recordings.task_backend.DatabaseBackend"
+
+
+def _by_lowered_id(rows, to, lowered_id):
+    statuses = ["notStarted", "running"] if to == "completed" else ["notStarted"]
+    return rows.filter(Exact(Lower("graph_id"), lowered_id), status__in=statuses)
+
+
+def test_a_prepared_update_changes_and_returns_what_update_returning_does(operations):
+    update = PreparedUpdate(RecordOperation, _by_lowered_id, returning=("id", "client_context"))
+    changes = {"status": "completed", "result_code": 200, "result_message": "done"}
+
+    moved = update.run(changes, shape=("completed",), args=(operations[0].graph_id.lower(),))
+    expected = update_returning(
+        _by_lowered_id(RecordOperation.objects.all(), "completed", operations[1].graph_id.lower()),
+        changes,
+        returning=("id", "client_context"),
+    )
+
+    assert moved == [(operations[0].pk, "context-0")]
+    assert expected == [(operations[1].pk, "context-1")]
+    first, second = (RecordOperation.objects.get(pk=op.pk) for op in operations[:2])
+    assert (
+        (first.status, first.result_code, first.result_message)
+        == (
+            second.status,
+            second.result_code,
+            second.result_message,
+        )
+        == ("completed", 200, "done")
+    )
+
+
+def test_a_prepared_update_binds_its_arguments_afresh_and_moves_nothing_twice(operations):
+    update = PreparedUpdate(RecordOperation, _by_lowered_id, returning=("id",))
+    changes = {"status": "completed"}
+
+    first = update.run(changes, shape=("completed",), args=(operations[0].graph_id.lower(),))
+    again = update.run(changes, shape=("completed",), args=(operations[0].graph_id.lower(),))
+    other = update.run(changes, shape=("completed",), args=(operations[2].graph_id.lower(),))
+
+    assert (first, again, other) == ([(operations[0].pk,)], [], [(operations[2].pk,)])
+    assert len(update._statements) == 1
+    assert RecordOperation.objects.get(pk=operations[1].pk).status == "running"
+
+
+def test_a_where_that_changes_its_argument_is_not_prepared_and_still_right(operations):
+    """A stand-in the filter transforms (here lowered) can't be bound as given: the update
+    then goes through Django's compiler each time, with the same result."""
+
+    def lowering(rows, lowered_id):
+        return rows.filter(Exact(Lower("graph_id"), lowered_id.lower()))
+
+    update = PreparedUpdate(RecordOperation, lowering, returning=("id",))
+    moved = update.run({"status": "failed"}, args=(operations[3].graph_id.upper(),))
+
+    assert moved == [(operations[3].pk,)]
+    assert list(update._statements.values()) == [None]
+    assert RecordOperation.objects.get(pk=operations[3].pk).status == "failed"
