@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 
 # Run as a script, so this folder is on sys.path.
-from serving import REPO, free_port, gunicorn
+from serving import REPO, free_port, gunicorn, served_as
 
 MB = 1024 * 1024
 WAV_BYTES_PER_SECOND = 16000 * 2  # the emulator's 16 kHz mono 16-bit
@@ -200,7 +200,7 @@ def main() -> None:
     growth = max(f["peak"] - f["rss_before"] for f in fetches) / MB
     ratio = recorder_rate / curl_rate
     print(
-        f"{size / MB:.0f} MB WAV from the emulator (gunicorn gthread 2x4, loopback), "
+        f"{size / MB:.0f} MB WAV from the emulator (gunicorn {served_as()}, loopback), "
         f"{args.rounds} alternating rounds, medians"
     )
     print(f"  Recorder fetch path  {recorder_rate:8.1f} MB/s  ({recorder_seconds:.2f} s)")

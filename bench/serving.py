@@ -1,5 +1,5 @@
 """What the benchmarks share: a free loopback port, and Recorder served by gunicorn the way
-`make run` serves it (gthread, 2 workers x 4 threads)."""
+`make run` serves it (gunicorn.conf.py: gthread, 2 workers x 8 threads)."""
 
 import socket
 import subprocess
@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "gunicorn.conf.py"
 
 
 def free_port() -> int:
@@ -16,15 +17,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def served_as() -> str:
+    """How the servers are run, for the benchmarks' headings: "gthread 2x8"."""
+    settings: dict = {}
+    exec(CONFIG.read_text(), settings)  # noqa: S102 - the project's own configuration
+    return f"{settings['worker_class']} {settings['workers']}x{settings['threads']}"
+
+
 def gunicorn(port: int, env: dict, *, timeout: int = 30) -> subprocess.Popen:
     """Start gunicorn on `port` with `env` (its DJANGO_SETTINGS_MODULE picks the site) and
     return once it accepts connections."""
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "gunicorn", "recorder_site.wsgi:application"),
-            *("--bind", f"127.0.0.1:{port}", "--worker-class", "gthread"),
-            *("--workers", "2", "--threads", "4", "--timeout", str(timeout)),
-            *("--log-level", "warning"),
+            *("--config", str(CONFIG), "--bind", f"127.0.0.1:{port}"),
+            *("--timeout", str(timeout), "--log-level", "warning"),
         ],
         cwd=REPO,
         env=env,

@@ -1,12 +1,16 @@
 """Webhook throughput: Recorder's `POST /api/calls` against a bare 202 view, same server.
 
-    .venv/bin/python bench/webhook.py [-n 2000] [--concurrency 8]
+    .venv/bin/python bench/webhook.py [-n 3000] [--rounds 3] [--concurrency 8]
 
-Both are served by gunicorn with the same worker settings on loopback. Each notification is
-a signed v1.0 completion for an operation of its own, so every one is verified, stored and
-applied, and its recording's fetch queued (the database task backend, as `make run` has it).
-Prints throughput and p50/p99 latency of both, their ratio (target: at least 0.5), and the
-database queries one notification costs (counted in-process on the same code path).
+Both are served by gunicorn as `make run` serves Recorder (gunicorn.conf.py), side by side on
+loopback, and sent to in alternating rounds, so that a machine that slows down or speeds up
+during the run weighs on both alike. Each notification is a signed v1.0 completion for an
+operation of its own, so every one is verified, stored and applied, and its recording's
+fetch queued (the database task backend, as `make run` has it). Prints for each the median
+throughput of the rounds, p50/p99 latency over all of them and the server's CPU time per
+request; the ratio of the two (the median of the rounds' ratios; target: at least 0.5) and of
+their p99s (target: at most 3); and the statements one notification costs (counted
+in-process on the same code path).
 
 Then the floor: the statements a notification needs (move the operation, insert its
 Recording row, queue the fetch, insert the raw row), one transaction per notification,
@@ -27,13 +31,14 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 # Run as a script, so this folder is on sys.path.
-from serving import REPO, free_port, gunicorn
+from serving import REPO, free_port, gunicorn, served_as
 
 KID = "bench-key"
 CLIENT_ID = "00000000-0000-4000-8000-00000000b07a"
@@ -87,6 +92,16 @@ def notification(call_id: str, op_id: str) -> bytes:
             ]
         }
     ).encode()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by process `pid` and its children (gunicorn's workers)."""
+    total = 0
+    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    for one in pids:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def blast(url: str, bodies: list[bytes], token: str, concurrency: int) -> tuple[float, list[float]]:
@@ -203,7 +218,8 @@ def percentile(values: list[float], pct: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=2000, help="notifications per server")
+    parser.add_argument("-n", type=int, default=3000, help="notifications per server")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
@@ -233,8 +249,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     call = Call.objects.create(graph_id=str(uuid.uuid4()), state="established")
-    # The webhook's n, the query count's 20, the floor's n.
-    op_ids = [str(uuid.uuid4()) for _ in range(2 * args.n + 20)]
+    # The webhook's n, the statement count's 20, the warm-up's 50, the floor's n.
+    op_ids = [str(uuid.uuid4()) for _ in range(2 * args.n + 70)]
     requests_ = RecordRequest.objects.bulk_create(
         RecordRequest(call=call, profile="v1.0", client_context=op, status="accepted")
         for op in op_ids
@@ -262,7 +278,8 @@ def main() -> None:
     # Queries per notification, on the same code path, after the key cache is warm.
     client = Client(HTTP_HOST="127.0.0.1")
     sample = [notification(call.graph_id, op) for op in op_ids[args.n : args.n + 20]]
-    floor_ops = op_ids[args.n + 20 :]
+    warm_up = [notification(call.graph_id, op) for op in op_ids[args.n + 20 : args.n + 70]]
+    floor_ops = op_ids[args.n + 70 :]
     floor_bodies = [notification(call.graph_id, op) for op in floor_ops]
     client.post(
         "/api/calls",
@@ -281,48 +298,74 @@ def main() -> None:
     per_notification = len(queries.captured_queries) / len(sample[1:])
     connection.close()
 
-    results = {}
-    for name, settings_module in (
-        ("bare 202 view", "bench.bare_settings"),
-        ("Recorder webhook", "recorder_site.settings"),
-    ):
-        port = free_port()
-        server = gunicorn(port, {**env, "DJANGO_SETTINGS_MODULE": settings_module})
-        try:
-            url = f"http://127.0.0.1:{port}/api/calls"
-            blast(url, bodies[:50], token, args.concurrency)  # warm up both alike
-            elapsed, latencies = blast(url, bodies, token, args.concurrency)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-        results[name] = (args.n / elapsed, latencies)
+    servers = {}
+    try:
+        for name, settings_module in (
+            ("bare 202 view", "bench.bare_settings"),
+            ("Recorder webhook", "recorder_site.settings"),
+        ):
+            port = free_port()
+            process = gunicorn(port, {**env, "DJANGO_SETTINGS_MODULE": settings_module})
+            servers[name] = (process, f"http://127.0.0.1:{port}/api/calls")
+        for _, url in servers.values():
+            blast(url, warm_up, token, args.concurrency)  # warm up both alike
+        rounds = {name: [] for name in servers}
+        latencies = {name: [] for name in servers}
+        size = args.n // args.rounds
+        for number in range(args.rounds):
+            # Alternating, so that a machine slowing down or speeding up weighs on both alike.
+            order = list(servers) if number % 2 == 0 else list(reversed(servers))
+            for name in order:
+                process, url = servers[name]
+                chunk = bodies[number * size : (number + 1) * size]
+                before = cpu_seconds(process.pid)
+                elapsed, times = blast(url, chunk, token, args.concurrency)
+                used = cpu_seconds(process.pid) - before
+                rounds[name].append((size / elapsed, used / size))
+                latencies[name].extend(times)
+    finally:
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(timeout=10)
 
     print(
-        f"{args.n} notifications, {args.concurrency} concurrent senders, "
-        f"gunicorn gthread 2x4, database {env['DATABASE_URL'].split(':', 1)[0]}"
+        f"{size * args.rounds} notifications per server in {args.rounds} alternating rounds, "
+        f"{args.concurrency} concurrent senders, gunicorn {served_as()}, "
+        f"database {env['DATABASE_URL'].split(':', 1)[0]}"
     )
-    for name, (rate, latencies) in results.items():
+    for name in servers:
+        rate = statistics.median(r for r, _ in rounds[name])
+        cpu = statistics.median(c for _, c in rounds[name])
+        times = latencies[name]
         print(
-            f"  {name:18} {rate:8.0f} req/s   p50 {percentile(latencies, 50) * 1000:6.1f} ms"
-            f"   p99 {percentile(latencies, 99) * 1000:6.1f} ms"
-            f"   mean {statistics.mean(latencies) * 1000:6.1f} ms"
+            f"  {name:18} {rate:8.0f} req/s   p50 {percentile(times, 50) * 1000:6.1f} ms"
+            f"   p99 {percentile(times, 99) * 1000:6.1f} ms"
+            f"   server CPU {cpu * 1000:5.2f} ms/req"
         )
     database = dict(connection.settings_dict)
     connection.close()
     floor_rate = floor(database, floor_ops, floor_bodies, args.concurrency)
-    webhook_rate = results["Recorder webhook"][0]
+    webhook_rate = statistics.median(r for r, _ in rounds["Recorder webhook"])
     print(
         f"  {'floor (driver only)':18} {floor_rate:8.0f} req/s   "
         f"the same statements, one transaction each, {args.concurrency} threads"
     )
-    ratio = webhook_rate / results["bare 202 view"][0]
-    print(f"  ratio Recorder / bare: {ratio:.2f} (target >= 0.5)")
+    ratios = [
+        recorder / bare
+        for (bare, _), (recorder, _) in zip(
+            rounds["bare 202 view"], rounds["Recorder webhook"], strict=True
+        )
+    ]
+    print(
+        f"  ratio Recorder / bare: {statistics.median(ratios):.2f} (target >= 0.5; "
+        f"rounds {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
     print(f"  ratio Recorder / floor: {webhook_rate / floor_rate:.2f}")
-    p99 = {name: percentile(latencies, 99) for name, (_, latencies) in results.items()}
+    p99 = {name: percentile(times, 99) for name, times in latencies.items()}
     print(
         f"  p99 Recorder / bare: {p99['Recorder webhook'] / p99['bare 202 view']:.1f} (target <= 3)"
     )
-    print(f"  database queries per notification: {per_notification:.1f}")
+    print(f"  statements per notification: {per_notification:.1f}, BEGIN and COMMIT included")
     applied = RecordOperation.objects.filter(status="completed").count()
     print(f"  operations completed by the run: {applied}")
 
