@@ -19,6 +19,8 @@ from django.conf import settings
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -162,9 +164,22 @@ class GraphNotificationAuthentication(BaseAuthentication):
         return 'Bearer realm="recorder"'
 
 
+class JSONAnswers(BaseContentNegotiation):
+    """Graph asks for nothing: every answer is JSON (or empty), whatever Accept says, with no
+    negotiation to pay for on each of its notifications."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class NotificationWebhook(APIView):
     authentication_classes = [GraphNotificationAuthentication]
     permission_classes: list = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONAnswers
     # The body is read raw; DRF's parsers are never used here.
     parser_classes: list = []
 

@@ -133,6 +133,20 @@ def test_it_rejects_a_bad_token_with_401_and_stores_nothing(
     assert "Rejected a notification" in caplog.text
 
 
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "image/png;q=1, */*;q=0"])
+def test_every_answer_is_json_whatever_the_sender_accepts(post, make_operation, accept):
+    """No negotiation: a 202, a 400 and a 401 are what Graph gets, never a 406 or a page."""
+    make_operation()
+    accepted = post(completed_v1(), HTTP_ACCEPT=accept)
+    refused = post(None, raw=b"{not json", HTTP_ACCEPT=accept)
+    unsigned = post(completed_v1(), token=False, HTTP_ACCEPT=accept)
+
+    assert (accepted.status_code, refused.status_code, unsigned.status_code) == (202, 400, 401)
+    for answer in (refused, unsigned):
+        assert answer.headers["Content-Type"] == "application/json"
+        assert json.loads(answer.content)
+
+
 def test_it_accepts_a_token_within_the_clock_skew_leeway(post, make_token, make_operation):
     make_operation()
     response = post(completed_v1(), token=make_token(exp=int(time.time()) - 10))
