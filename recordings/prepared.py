@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 
@@ -33,6 +33,7 @@ class PreparedInsert:
         self.using = using
         # Per database vendor and whether the primary key comes with the values.
         self._statements: dict[tuple, tuple[str, list, bool]] = {}
+        self._plans: dict[tuple, tuple[list, list]] = {}
         self._lock = threading.Lock()
 
     def create(self, **values) -> Model:
@@ -48,19 +49,27 @@ class PreparedInsert:
             obj.save(force_insert=True, using=self.using)
             return obj
         sql, fields, returns_pk = statement
-        pre_save.send(sender=model, instance=obj, raw=False, using=self.using, update_fields=None)
-        values = [field.pre_save(obj, True) for field in fields]
-        if any(hasattr(value, "resolve_expression") for value in values):
+        if pre_save.has_listeners(model):
+            pre_save.send(
+                sender=model, instance=obj, raw=False, using=self.using, update_fields=None
+            )
+            varying = list(enumerate(fields))
+            params = [None] * len(fields)
+        else:
+            # Nothing can have changed a default the caller didn't give: its database form
+            # is worked out once, with the statement.
+            varying, constants = self._plan(connection, fields, values)
+            params = list(constants)
+        prepared = [(i, field, field.pre_save(obj, True)) for i, field in varying]
+        if any(hasattr(value, "resolve_expression") for _, _, value in prepared):
             # A receiver set an expression: Django's compiler makes that statement.
             returned = model._base_manager._insert(
                 [obj], fields=fields, returning_fields=meta.db_returning_fields, using=self.using
             )
             obj._assign_returned_values(returned[0], meta.db_returning_fields)
         else:
-            params = [
-                field.get_db_prep_save(value, connection)
-                for field, value in zip(fields, values, strict=True)
-            ]
+            for i, field, value in prepared:
+                params[i] = field.get_db_prep_save(value, connection)
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 if returns_pk:
@@ -80,6 +89,29 @@ class PreparedInsert:
             using=self.using,
         )
         return obj
+
+    def _plan(self, connection, fields: list, values: dict) -> tuple[list, list]:
+        """Which of `fields` take a value each time, and the database form of the others:
+        the defaults the caller leaves alone, when fixed (not callable) and kept as they are
+        by the field (a pre_save of its own, as auto_now or a file has, makes it vary)."""
+        key = (connection.vendor, tuple(values))
+        plan = self._plans.get(key)
+        if plan is None:
+            varying, constants = [], []
+            for i, field in enumerate(fields):
+                fixed = (
+                    field.name not in values
+                    and field.attname not in values
+                    and type(field).pre_save is Field.pre_save
+                    and not (field.has_default() and callable(field.default))
+                )
+                if fixed:
+                    constants.append(field.get_db_prep_save(field.get_default(), connection))
+                else:
+                    varying.append((i, field))
+                    constants.append(None)
+            plan = self._plans[key] = (varying, constants)
+        return plan
 
     def _statement(self, connection, obj: Model, pk_set: bool) -> tuple[str, list, bool] | None:
         key = (connection.vendor, pk_set)

@@ -8,7 +8,7 @@ PreparedInsert (recordings/prepared.py). Everything else is the library's.
 
 from django.utils.functional import cached_property
 from django_tasks_db import DatabaseBackend as LibraryDatabaseBackend
-from django_tasks_db.compat import normalize_json
+from django_tasks_db.compat import normalize_json, task_enqueued
 
 from recordings.prepared import PreparedInsert
 
@@ -19,6 +19,13 @@ class DatabaseBackend(LibraryDatabaseBackend):
         from django_tasks_db.models import DBTaskResult
 
         return PreparedInsert(DBTaskResult)
+
+    def enqueue(self, task, args, kwargs):
+        # The library's method, building the result it announces and returns once, not twice.
+        self.validate_task(task)
+        result = self._task_to_db_task(task, args, kwargs).task_result
+        task_enqueued.send(type(self), task_result=result)
+        return result
 
     def _task_to_db_task(self, task, args, kwargs):
         # The library's method, with `.objects.create` swapped for the prepared statement.
