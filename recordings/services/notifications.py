@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from recordings.graph import ParsedNotification, PayloadError, parse_notifications
 from recordings.graph.operations import too_deep_problem
+from recordings.group_commit import BatchFailed, GroupCommit
 from recordings.models import Notification, RecordOperation
 from recordings.prepared import PreparedInsert
 from recordings.services import calls as call_services
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 # One for every POST: the INSERT is compiled once (recordings/prepared.py).
 _NEW_NOTIFICATION = PreparedInsert(Notification)
+# The POSTs this process is applying at the same moment, committed together.
+_received = GroupCommit()
 
 
 def store_notification(
@@ -48,21 +51,30 @@ def receive_notification(
 
     The row is inserted last, already carrying what applying it found (processed, matched or
     not): it commits with the apply or not at all, so one INSERT does the work of an INSERT
-    and an UPDATE. When the apply fails, its transaction takes everything with it, so the POST
-    is stored on its own with the reason, and the error raised. If the process dies in
-    between, nothing was answered, and Graph delivers again: nothing is lost either way.
+    and an UPDATE. Notifications that arrive at the same moment share that transaction
+    (recordings/group_commit.py); if it fails, each is applied again on its own. When the
+    apply fails, its transaction takes everything with it, so the POST is stored on its own
+    with the reason, and the error raised. If the process dies in between, nothing was
+    answered, and Graph delivers again: nothing is lost either way.
     """
     try:
         # Parsed before the transaction begins: on SQLite it holds the one write lock.
         items = _parse(body)
-        with transaction.atomic():
-            notification = store_notification(
+
+        def apply_and_store() -> Notification:
+            return store_notification(
                 body=body,
                 headers=headers,
                 remote_addr=remote_addr,
                 claims=claims,
                 **_apply_items_and_mark(items),
             )
+
+        try:
+            notification = _received.run(apply_and_store)
+        except BatchFailed:
+            with transaction.atomic():
+                notification = apply_and_store()
     except Exception as err:
         store_notification(
             body=body,
