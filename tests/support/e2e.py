@@ -16,7 +16,7 @@ from django.core.management import call_command
 from recordings import graph_setup, webhook
 from recordings.exchange_log import DatabaseExchangeLog
 from recordings.graph import NotificationKeys, PromptSpec, RecordSpec
-from recordings.models import Call, RecordOperation
+from recordings.models import Call, GraphExchange, RecordOperation
 from tests.support.db import database_url
 from tests.support.emulator import TIME_SCALE
 from tests.support.paths import REPO
@@ -179,9 +179,19 @@ def set_faults(recorder, **faults):
 
 
 def answered_call(recorder, script: str) -> Call:
+    """A call rung and answered, with the keys subscribed to: the answer task sends its
+    subscribeToTone after the answer, so Graph may say established before that is done, and
+    a fault set for the next request would meet it instead of the test's."""
     recorder.start_worker()
     call_id = recorder.ring(script)
-    return recorder.wait_for_call(call_id, "established")
+    call = recorder.wait_for_call(call_id, "established")
+    recorder.wait_for(
+        lambda: GraphExchange.objects.filter(
+            call=call, action="subscribeToTone", finished_at__isnull=False
+        ).exists(),
+        what=f"the keys of call {call_id} to be subscribed to",
+    )
+    return call
 
 
 def stop_tone_spec(recorder, profile: str) -> RecordSpec:
