@@ -181,6 +181,36 @@ def test_waiting_ends_at_the_timeout_with_sqlites_own_error(name, other_process)
         connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "timeout": 30}
 
 
+def test_a_thread_waiting_behind_another_of_its_process_stops_at_the_timeout(name):
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                Call.objects.create(graph_id="held-by-a-thread")
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(10)
+    connection.close()
+    connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "timeout": 0.3}
+    try:
+        with pytest.raises(OperationalError, match="database is locked"), transaction.atomic():
+            Call.objects.create(graph_id="never")
+    finally:
+        release.set()
+        holder.join(10)
+        connection.close()
+        connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "timeout": 30}
+    assert not process_lock(name).locked() and shared_lock_is_free(name)
+    assert list(Call.objects.values_list("graph_id", flat=True)) == ["held-by-a-thread"]
+
+
 def test_a_killed_holder_drops_the_lock_with_its_process(name, other_process):
     holder = other_process()
     holder.kill()
