@@ -4,6 +4,7 @@ worker in its own process on the same database."""
 import pytest
 
 from graph_emulator import background
+from tests.support.browser import headless_page
 from tests.support.e2e import Recorder
 
 
@@ -17,3 +18,9 @@ def recorder(live_server, settings, monkeypatch, transactional_db, tmp_path):
     # The emulator's per-call watchers (keepAlive) end before the test database goes.
     background.stop_watchers()
     background.wait_idle(10, watchers=True)
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    with headless_page(monkeypatch) as page:
+        yield page

@@ -7,20 +7,14 @@ import pytest
 from playwright.sync_api import expect
 
 from recordings.models import RecordOperation
-from tests.e2e import test_browser
-from tests.e2e.test_browser import open_record_page, operator_with_a_live_call, screenshots_dir
+from tests.support.browser import (
+    log_in_as_operator,
+    open_record_page,
+    operator_with_a_live_call,
+    screenshots_dir,
+)
 
 pytestmark = pytest.mark.e2e
-
-browser_page = test_browser.browser_page  # the same headless Chromium, as a fixture here
-
-
-def log_in(page, url: str) -> None:
-    page.goto(f"{url}/admin/login/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", "Operator-pass-1")
-    page.click("input[type=submit]")
-    expect(page.locator("#site-name")).to_contain_text("Recorder")
 
 
 def test_the_operation_page_shows_completed_then_the_player_without_a_reload(
@@ -28,7 +22,7 @@ def test_the_operation_page_shows_completed_then_the_player_without_a_reload(
 ):
     page, url = browser_page, recorder.url
     call_id = operator_with_a_live_call(recorder, tmp_path)
-    log_in(page, url)
+    log_in_as_operator(page, url)
     open_record_page(page, url, call_id)
     page.check("#id_stop_tones input[value='#']")
     page.fill("#id_max_record_duration", "20")
