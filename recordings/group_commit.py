@@ -12,8 +12,8 @@ piece raised, or the database refused the commit), nothing of it was kept, and `
 raises BatchFailed in every thread of the batch, so that each runs its own work again on
 its own (where its failure, if it has one, is its alone).
 
-Called inside a transaction already, work runs there directly: joining it to other threads'
-work would make their commit hang on the caller's.
+Called inside a transaction already, work runs there, in a savepoint of its own: joining it
+to other threads' work would make their commit hang on the caller's.
 
 One batch at a time per process, even on PostgreSQL, where batches could run side by side
 on several connections: bench/webhook.py measured that slower (the web process is short of
@@ -56,7 +56,9 @@ class GroupCommit:
         """`work()` inside a transaction, shared with the work other threads handed in at
         the same moment; its result once that transaction has committed."""
         if connection.in_atomic_block:
-            return work()
+            # A savepoint of its own, so that a failure undoes this work and no more.
+            with transaction.atomic():
+                return work()
         job = _Job(work)
         with self._lock:
             self._queue.append(job)

@@ -116,6 +116,24 @@ def test_work_inside_a_transaction_runs_there_and_joins_no_batch():
         assert not group._leading
 
 
+def test_failed_work_inside_a_transaction_undoes_itself_and_nothing_before_it():
+    group = GroupCommit()
+
+    def half_done():
+        Call.objects.create(graph_id="written-then-undone")
+        raise RuntimeError("disk on fire")
+
+    with transaction.atomic():
+        Call.objects.create(graph_id="the-callers-own")
+        with pytest.raises(RuntimeError):
+            group.run(half_done)
+        Call.objects.create(graph_id="after-the-failure")
+    assert sorted(Call.objects.values_list("graph_id", flat=True)) == [
+        "after-the-failure",
+        "the-callers-own",
+    ]
+
+
 def test_notifications_behind_a_poisoned_one_are_applied_and_the_poisoned_one_keeps_its_error(
     monkeypatch,
 ):
