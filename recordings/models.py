@@ -31,9 +31,14 @@ def _graph_choices(
 
 class GraphIdQuerySet(models.QuerySet):
     def with_graph_id(self, graph_id: str) -> models.QuerySet:
+        return self.with_lowered_graph_id(graph_id.lower())
+
+    def with_lowered_graph_id(self, lowered_id: str) -> models.QuerySet:
+        """The row whose id, lowered, is `lowered_id` (lowered already, and bound as given,
+        so a statement prepared with it can bind another; recordings/prepared.py)."""
         # LOWER(graph_id) = lower(value): the shape the case-insensitive unique index serves.
         # (`graph_id__iexact` compiles to UPPER(...) on PostgreSQL and scans the table.)
-        return self.filter(Exact(Lower("graph_id"), graph_id.lower()))
+        return self.filter(Exact(Lower("graph_id"), lowered_id))
 
     def one_with_graph_id(self, graph_id: str):
         # The unique index allows at most one row, so no ORDER BY (first() would add one).

@@ -157,8 +157,9 @@ class PreparedUpdate:
     the rows it changed: one UPDATE ... RETURNING, compiled by Django once per database,
     `shape` and set of fields changed.
 
-    `shape` is what fixes the statement's text (a list of statuses, say); `args` are bound
-    as parameters each time. `where` must pass each argument to a lookup untouched: it is
+    `where` is given the rows of the model's default manager, so it may use its queryset's
+    methods. `shape` is what fixes the statement's text (a list of statuses, say); `args` are
+    bound as parameters each time. `where` must pass each argument to a lookup untouched: it is
     compiled with a stand-in for each, and if one doesn't arrive as a parameter as given
     (transformed, or split), the statement isn't prepared and each run goes through
     Django's compiler instead, with the same result.
@@ -187,7 +188,7 @@ class PreparedUpdate:
             with self._lock:
                 statement = self._statements[key] = self._compile(connection, changes, shape, args)
         if statement is None:
-            rows = self.where(self.model._base_manager.using(self.using), *shape, *args)
+            rows = self.where(self.model._default_manager.using(self.using), *shape, *args)
             return update_returning(rows, changes, returning=self.returning)
         sql, fields, where_params, positions = statement
         params = [field.get_db_prep_save(changes[field.name], connection) for field in fields]
@@ -204,7 +205,7 @@ class PreparedUpdate:
         meta = self.model._meta
         # Mixed case, so that a `where` that lowers or uppers its argument is caught too.
         stand_ins = tuple(f"\x00Prepared-Argument-{i}\x00" for i in range(len(args)))
-        rows = self.where(self.model._base_manager.using(self.using), *shape, *stand_ins)
+        rows = self.where(self.model._default_manager.using(self.using), *shape, *stand_ins)
         fields = [meta.get_field(name) for name in changes]
         if any(hasattr(field, "get_placeholder_sql") for field in fields):
             return None

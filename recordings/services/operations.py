@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.db.models.functions import Lower
-from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from recordings import graph_setup
@@ -62,10 +60,10 @@ def _before(operations: QuerySet, to: str) -> QuerySet:
 
 
 # The same statement for the operation Graph's id names, compiled once for each status and
-# set of changes. The id comes lowered: LOWER(graph_id) = lower(id), as with_graph_id has it.
+# set of changes.
 _MOVE_BY_GRAPH_ID = PreparedUpdate(
     RecordOperation,
-    lambda rows, to, lowered_id: _before(rows.filter(Exact(Lower("graph_id"), lowered_id)), to),
+    lambda rows, to, lowered_id: _before(rows.with_lowered_graph_id(lowered_id), to),
     returning=("id", "recording_location"),
 )
 
