@@ -55,7 +55,8 @@ def lock_file(name: str) -> int:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    _holds_write_lock = False
+    # The process lock and the lock file's descriptor this connection holds, while it does.
+    _write_lock: tuple[threading.Lock, int] | None = None
 
     def _start_transaction_under_autocommit(self):
         if not self.is_in_memory_db():
@@ -87,16 +88,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
         except BaseException:
             lock.release()
             raise
-        self._holds_write_lock = True
+        self._write_lock = (lock, descriptor)
 
     def _release_write_lock(self) -> None:
-        if self._holds_write_lock:
-            self._holds_write_lock = False
-            name = str(self.settings_dict["NAME"])
+        if self._write_lock is not None:
+            (lock, descriptor), self._write_lock = self._write_lock, None
             try:
-                fcntl.flock(lock_file(name), fcntl.LOCK_UN)
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
             finally:
-                process_lock(name).release()
+                lock.release()
 
     def _commit(self):
         super()._commit()
