@@ -139,3 +139,22 @@ def welcome(settings, tmp_path):
     prompt.file.save("welcome.wav", ContentFile(b"RIFF"), save=False)
     prompt.save()
     return prompt
+
+
+@pytest.fixture
+def post_raw(client, make_token, django_capture_on_commit_callbacks):
+    """POST bytes to the webhook as Graph would, signed with one valid token, running what
+    the webhook leaves for the commit (tests run inside a transaction)."""
+    token = make_token()
+
+    def post(body: bytes):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.generic(
+                "POST",
+                "/api/calls",
+                body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {token}",
+            )
+
+    return post

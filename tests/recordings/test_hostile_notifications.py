@@ -15,23 +15,6 @@ from tests.support.operators import operator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_keys")]
 
-URL = "/api/calls"
-
-
-@pytest.fixture
-def post(client, make_token, django_capture_on_commit_callbacks):
-    def post(body: bytes):
-        with django_capture_on_commit_callbacks(execute=True):
-            return client.generic(
-                "POST",
-                URL,
-                body,
-                content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {make_token()}",
-            )
-
-    return post
-
 
 def completed_with(**fields) -> bytes:
     payload = graph_fixture("v1.0/notification-completed")
@@ -65,9 +48,9 @@ def refused(response, *, naming: str) -> Notification:
     return row
 
 
-def test_a_result_code_too_large_for_its_column_is_refused_naming_it(post, make_operation):
+def test_a_result_code_too_large_for_its_column_is_refused_naming_it(post_raw, make_operation):
     operation = make_operation()
-    response = post(completed_with(code=2**70))
+    response = post_raw(completed_with(code=2**70))
     row = refused(response, naming="value[0].resourceData.resultInfo.code")
     assert response.json()["detail"] == (
         "value[0].resourceData.resultInfo.code: 1180591620717411303424 is out of range."
@@ -77,40 +60,42 @@ def test_a_result_code_too_large_for_its_column_is_refused_naming_it(post, make_
     assert_pages_show(operator(*OPERATION_PERMISSIONS), [row], operation)
 
 
-def test_a_timestamp_that_overflows_when_taken_to_utc_is_refused_naming_it(post, make_operation):
+def test_a_timestamp_that_overflows_when_taken_to_utc_is_refused_naming_it(
+    post_raw, make_operation
+):
     operation = make_operation()
-    response = post(
+    response = post_raw(
         completed_with(resourceData={"lastActionDateTime": "9999-12-31T23:59:59-23:59"})
     )
     row = refused(response, naming="value[0].resourceData.lastActionDateTime")
     assert_pages_show(operator(*OPERATION_PERMISSIONS), [row], operation)
 
 
-def test_arrays_nested_ten_thousand_deep_are_refused_and_the_log_still_shows(post):
+def test_arrays_nested_ten_thousand_deep_are_refused_and_the_log_still_shows(post_raw):
     body = nested(10_000)
-    response = post(body)
+    response = post_raw(body)
     row = refused(response, naming="nests deeper")
     assert bytes(row.body) == body
     assert_pages_show(operator("view_notification"), [row])
 
 
-def test_a_caller_name_holding_a_lone_surrogate_is_refused_naming_it(post, call):
-    response = post(established_by('"\\ud800x"'))
+def test_a_caller_name_holding_a_lone_surrogate_is_refused_naming_it(post_raw, call):
+    response = post_raw(established_by('"\\ud800x"'))
     row = refused(response, naming="value[0].resourceData.source.identity.phone.displayName")
     call.refresh_from_db()
     assert call.caller_name == ""
     assert_pages_show(operator("view_notification"), [row])
 
 
-def test_a_caller_name_holding_a_nul_is_refused_naming_it(post, call):
-    response = post(established_by('"a\\u0000b"'))
+def test_a_caller_name_holding_a_nul_is_refused_naming_it(post_raw, call):
+    response = post_raw(established_by('"a\\u0000b"'))
     row = refused(response, naming="value[0].resourceData.source.identity.phone.displayName")
     assert_pages_show(operator("view_notification"), [row])
 
 
-def test_text_longer_than_its_column_is_refused_naming_it(post, make_operation):
+def test_text_longer_than_its_column_is_refused_naming_it(post_raw, make_operation):
     operation = make_operation()
-    response = post(completed_with(resourceData={"completionReason": "x" * 65}))
+    response = post_raw(completed_with(resourceData={"completionReason": "x" * 65}))
     row = refused(response, naming="value[0].resourceData.completionReason")
     operation.refresh_from_db()
     assert operation.completion_reason == ""
