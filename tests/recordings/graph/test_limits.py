@@ -82,6 +82,21 @@ def test_an_answer_larger_than_any_graph_answer_is_refused(one_try_session):
         one_try_session.send("GET", host.url, action="get", max_attempts=1)
 
 
+def download_within_a_second(host, started, *, timeout, session):
+    """Download from `host` under its loopback prefix, with a deadline 1 s after `started`."""
+    download_recording(
+        host.url,
+        token="t",
+        sink=io.BytesIO(),
+        allowed_hosts=["127.0.0.1"],
+        loopback_prefix=f"{host.base_url}{PREFIX}",
+        max_bytes=1_000_000,
+        timeout=timeout,
+        deadline=started + 1.0,
+        session=session,
+    )
+
+
 @pytest.mark.parametrize("framed", [True, False], ids=["with a length", "to the close"])
 def test_a_download_from_a_host_that_drips_ends_at_its_deadline(one_try_session, framed):
     # One byte every 0.3 s never trips a 5 s read timeout; the deadline cuts it at 1 s.
@@ -89,17 +104,7 @@ def test_a_download_from_a_host_that_drips_ends_at_its_deadline(one_try_session,
     with Host(drip, path=PREFIX) as host:
         started = time.monotonic()
         with pytest.raises(DownloadTooSlow, match="deadline"):
-            download_recording(
-                host.url,
-                token="t",
-                sink=io.BytesIO(),
-                allowed_hosts=["127.0.0.1"],
-                loopback_prefix=f"{host.base_url}{PREFIX}",
-                max_bytes=1_000_000,
-                timeout=5,
-                deadline=started + 1.0,
-                session=one_try_session,
-            )
+            download_within_a_second(host, started, timeout=5, session=one_try_session)
         took = time.monotonic() - started
 
     assert took < 2.0, f"the download went on for {took:.1f} s past a 1 s deadline"
@@ -112,17 +117,7 @@ def test_a_host_that_sends_no_headers_is_cut_off_at_the_deadline(one_try_session
     with Host(silent, path=PREFIX) as host:
         started = time.monotonic()
         with pytest.raises(GraphError):
-            download_recording(
-                host.url,
-                token="t",
-                sink=io.BytesIO(),
-                allowed_hosts=["127.0.0.1"],
-                loopback_prefix=f"{host.base_url}{PREFIX}",
-                max_bytes=1_000_000,
-                timeout=30,
-                deadline=started + 1.0,
-                session=one_try_session,
-            )
+            download_within_a_second(host, started, timeout=30, session=one_try_session)
         took = time.monotonic() - started
 
     assert took < 2.0

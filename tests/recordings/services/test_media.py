@@ -100,10 +100,15 @@ def test_a_play_prompt_completion_that_comes_before_graphs_answer_waits_for_it(
     assert operation.status == "completed"
 
 
-def test_answering_subscribes_to_the_callers_keys(graph_http, settings, call):
+def ringing_and_answerable(graph_http, settings, call):
+    """`call` rings, and Graph accepts its answer."""
     call.state = CallState.INCOMING
     call.save()
     graph_http.add(responses.POST, call_url(settings, call, "answer"), status=202)
+
+
+def test_answering_subscribes_to_the_callers_keys(graph_http, settings, call):
+    ringing_and_answerable(graph_http, settings, call)
     graph_http.add(
         responses.POST,
         call_url(settings, call, "subscribeToTone"),
@@ -117,9 +122,7 @@ def test_answering_subscribes_to_the_callers_keys(graph_http, settings, call):
 
 
 def test_a_refused_subscription_does_not_undo_the_answer(graph_http, settings, call):
-    call.state = CallState.INCOMING
-    call.save()
-    graph_http.add(responses.POST, call_url(settings, call, "answer"), status=202)
+    ringing_and_answerable(graph_http, settings, call)
     graph_http.add(
         responses.POST,
         call_url(settings, call, "subscribeToTone"),
