@@ -7,8 +7,9 @@ loopback, and sent to in alternating rounds, so that a machine that slows down o
 during the run weighs on both alike. Each notification is a signed v1.0 completion for an
 operation of its own, so every one is verified, stored and applied, and its recording's
 fetch queued (the database task backend, as `make run` has it). Prints for each the median
-throughput of the rounds, p50/p99 latency over all of them and the server's CPU time per
-request; the ratio of the two (the median of the rounds' ratios; target: at least 0.5) and of
+throughput of the rounds, p50/p99 latency over all of them, the server's CPU time per request
+and, on PostgreSQL, the database server's (every `postgres` process on the machine, read from
+/proc); the ratio of the two (the median of the rounds' ratios; target: at least 0.5) and of
 their p99s (target: at most 3); and the statements one notification costs (counted
 in-process on the same code path).
 
@@ -102,6 +103,27 @@ def cpu_seconds(pid: int) -> float:
         fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds() -> float | None:
+    """CPU time used so far by the PostgreSQL server on this machine: every `postgres`
+    process, and the backends that have exited (counted in the postmaster's children's
+    time). None when there is no such server to read."""
+    total, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name, rest = text.split(" (", 1)[1].rsplit(")", 1)
+        if name != "postgres":
+            continue
+        fields = rest.split()
+        found = True
+        total += int(fields[11]) + int(fields[12])
+        if fields[1] == "1":  # the postmaster
+            total += int(fields[13]) + int(fields[14])
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 def blast(url: str, bodies: list[bytes], token: str, concurrency: int) -> tuple[float, list[float]]:
@@ -311,6 +333,8 @@ def main() -> None:
             blast(url, warm_up, token, args.concurrency)  # warm up both alike
         rounds = {name: [] for name in servers}
         latencies = {name: [] for name in servers}
+        database_cpu = {name: [] for name in servers}
+        sqlite = env["DATABASE_URL"].startswith("sqlite")
         size = args.n // args.rounds
         for number in range(args.rounds):
             # Alternating, so that a machine slowing down or speeding up weighs on both alike.
@@ -318,10 +342,14 @@ def main() -> None:
             for name in order:
                 process, url = servers[name]
                 chunk = bodies[number * size : (number + 1) * size]
-                before = cpu_seconds(process.pid)
+                before, database_before = cpu_seconds(process.pid), database_cpu_seconds()
                 elapsed, times = blast(url, chunk, token, args.concurrency)
                 used = cpu_seconds(process.pid) - before
+                database_used = (
+                    None if database_before is None else database_cpu_seconds() - database_before
+                )
                 rounds[name].append((size / elapsed, used / size))
+                database_cpu[name].append(None if sqlite else database_used / size)
                 latencies[name].extend(times)
     finally:
         for process, _ in servers.values():
@@ -341,6 +369,11 @@ def main() -> None:
             f"  {name:18} {rate:8.0f} req/s   p50 {percentile(times, 50) * 1000:6.1f} ms"
             f"   p99 {percentile(times, 99) * 1000:6.1f} ms"
             f"   server CPU {cpu * 1000:5.2f} ms/req"
+            + (
+                f"   database CPU {statistics.median(database_cpu[name]) * 1000:5.2f} ms/req"
+                if None not in database_cpu[name]
+                else ""
+            )
         )
     database = dict(connection.settings_dict)
     connection.close()
