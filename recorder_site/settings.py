@@ -117,6 +117,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     test_name = env.str("SQLITE_TEST_NAME", default=str(BASE_DIR / "var" / "test-db.sqlite3"))
     # A file, not memory: end-to-end tests run a task worker in its own process.
     DATABASES["default"]["TEST"] = {"NAME": test_name}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's PostgreSQL backend, with the statements every notification runs prepared once
+    # per connection (recorder_site/postgresql/base.py). Off behind a pooler that can't keep
+    # prepared statements.
+    DATABASES["default"]["ENGINE"] = "recorder_site.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "prepared_statements", env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+    )
 # Each web thread and worker keeps its connection: opening one costs more than a notification
 # (a PostgreSQL backend to start; on SQLite the functions Django registers and the PRAGMAs).
 # Django checks a kept connection before a request uses it, so a database restart costs no

@@ -12,6 +12,9 @@ A PreparedUpdate does the same for `where(rows, ...)._update(changes)`: Django c
 statement once for each set of fields changed, and the arguments of the filter are bound
 afresh each time.
 
+On PostgreSQL they also run on the backend's prepared cursor (recorder_site/postgresql/base.py):
+the server parses and plans each of them once per connection, not each time.
+
 A PreparedInsert sends pre_save and post_save as save() does. It prepares only models it can
 insert that way: no parent model, no field whose value is an expression or a database
 default, nothing returned but the automatic primary key. Any other model is saved through
@@ -25,6 +28,13 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model, QuerySet
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
+
+
+def statement_cursor(connection):
+    """The cursor a prepared statement runs on: one the database prepares it on, where the
+    backend has one (recorder_site/postgresql/base.py), else Django's ordinary cursor."""
+    prepared_cursor = getattr(connection, "prepared_cursor", None)
+    return prepared_cursor() if prepared_cursor is not None else connection.cursor()
 
 
 class PreparedInsert:
@@ -70,7 +80,7 @@ class PreparedInsert:
         else:
             for i, field, value in prepared:
                 params[i] = field.get_db_prep_save(value, connection)
-            with connection.cursor() as cursor:
+            with statement_cursor(connection) as cursor:
                 cursor.execute(sql, params)
                 if returns_pk:
                     if connection.features.can_return_columns_from_insert:
@@ -195,7 +205,7 @@ class PreparedUpdate:
         bound = list(where_params)
         for position, arg in zip(positions, args, strict=True):
             bound[position] = arg
-        with connection.cursor() as cursor:
+        with statement_cursor(connection) as cursor:
             cursor.execute(sql, [*params, *bound])
             return [tuple(row) for row in cursor.fetchall()]
 

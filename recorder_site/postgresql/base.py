@@ -1,0 +1,93 @@
+"""PostgreSQL as Django's own backend, with a cursor for the few statements Recorder runs for
+every notification, which PostgreSQL parses and plans once per connection instead of every
+time.
+
+Django binds parameters on the client: psycopg quotes every value into the statement's text,
+and PostgreSQL parses and plans each one afresh. For the statements recordings/prepared.py
+runs (the notification's row, the move of its operation, the recording's row, the queued
+fetch), `prepared_cursor()` binds on the server and has psycopg prepare the statement the
+first time a connection runs it: later runs send only the name and the values. Measured
+with bench/webhook.py, that takes about a sixth of the web process's CPU and a third of the
+database's off a notification. Every other query is Django's, as before.
+
+Prepared statements live in the database session. A connection pooler in transaction mode
+that does not keep them (PgBouncer before 1.21, or with max_prepared_statements = 0) breaks
+them: set `OPTIONS["prepared_statements"]` False (the DATABASE_PREPARED_STATEMENTS setting),
+and `prepared_cursor()` is Django's ordinary cursor.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.postgresql import base, operations
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.utils.asyncio import async_unsafe
+from psycopg import errors
+from psycopg.pq import Format
+
+# psycopg prepares a statement on its own once it has run this many times on a connection;
+# Django turns that off (prepare_threshold None), and so that only the prepared cursor's
+# statements are prepared, the threshold is set out of reach rather than lowered.
+NEVER = 2**62
+
+TRUE = {"true", "1", "yes", "on"}
+FALSE = {"false", "0", "no", "off"}
+
+
+class PreparingCursor(base.ServerBindingCursor):
+    """Binds on the server and has every statement it runs prepared."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):
+        # Logged (DEBUG, the tests' query captures) as Django logs its own queries: with the
+        # values in place, not "QUERY = ... - PARAMS = ...".
+        if isinstance(cursor, PreparingCursor):
+            try:
+                return self.compose_sql(sql, params)
+            except errors.DataError:
+                pass
+        return super().last_executed_query(cursor, sql, params)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
+    @property
+    def prepares_statements(self) -> bool:
+        value = self.settings_dict["OPTIONS"].get("prepared_statements", False)
+        if isinstance(value, str):  # from DATABASE_URL's query string
+            if value.strip().lower() not in TRUE | FALSE:
+                raise ImproperlyConfigured(
+                    f"OPTIONS['prepared_statements'] must be true or false, not {value!r}."
+                )
+            return value.strip().lower() in TRUE
+        return bool(value)
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        params.pop("prepared_statements", None)  # Recorder's, not psycopg's
+        return params
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self.prepares_statements and connection.prepare_threshold is None:
+            connection.prepare_threshold = NEVER
+        return connection
+
+    @async_unsafe
+    def prepared_cursor(self):
+        """A cursor whose statements PostgreSQL prepares once per connection; Django's
+        ordinary cursor when prepared statements are turned off."""
+        if not self.prepares_statements:
+            return self.cursor()
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            cursor = PreparingCursor(self.connection)
+            # As Django's create_cursor: dates come back in the connection's time zone.
+            loader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, Format.TEXT)
+            if self.timezone != loader.timezone:
+                register_tzloader(self.timezone, cursor)
+            return self._prepare_cursor(cursor)

@@ -1,0 +1,147 @@
+"""PostgreSQL prepares the statements every notification runs, once per connection
+(recorder_site/postgresql/base.py), and nothing else; turned off, nothing is prepared.
+
+What is prepared is read from PostgreSQL itself: pg_prepared_statements lists the session's.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.db.backends.postgresql.base import ServerBindingCursor
+from django.test.utils import CaptureQueriesContext
+
+from recordings.models import Call, Notification, Recording, RecordOperation
+from recordings.prepared import PreparedInsert
+from recordings.services import notifications as notification_services
+from tests.support.factories import create_operation
+from tests.support.graph import graph_fixture
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's here"
+    ),
+    pytest.mark.django_db,
+]
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+@pytest.fixture
+def options():
+    """The connection's OPTIONS, given back as they were after the test."""
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    yield options
+    options.clear()
+    options.update(saved)
+
+
+def test_the_settings_turn_prepared_statements_on_for_the_recorder_backend():
+    assert connection.settings_dict["ENGINE"] == "recorder_site.postgresql"
+    assert connection.prepares_statements
+    assert "prepared_statements" not in connection.get_connection_params()
+
+
+def test_a_notification_prepares_the_statements_it_runs_and_nothing_else(settings):
+    queues = settings.TASKS["default"]["QUEUES"]  # the fetch is queued as make run queues it
+    settings.TASKS = {
+        "default": {"BACKEND": "recordings.task_backend.DatabaseBackend", "QUEUES": queues}
+    }
+    payload = graph_fixture("v1.0/notification-completed")
+    call_id, operation_id = payload["value"][0]["resourceUrl"].split("/")[3::2]
+    call = Call.objects.create(graph_id=call_id, state="established")
+    create_operation(call=call, graph_id=operation_id)
+    # Ordinary queries, more often than psycopg's own threshold: Django's, and one bound on
+    # the server as Django binds them with OPTIONS["server_side_binding"].
+    server_bound = ServerBindingCursor(connection.connection)
+    for _ in range(10):
+        list(Call.objects.filter(pk=call.pk))
+        server_bound.execute("SELECT count(*) FROM recordings_call WHERE id = %s", [call.pk])
+
+    notification_services.receive_notification(
+        body=json.dumps(payload).encode(), headers={}, remote_addr=None, claims={}
+    )
+
+    assert RecordOperation.objects.get(graph_id=operation_id).status == "completed"
+    statements = prepared_statements()
+    # The first quoted name is the table the INSERT or UPDATE writes.
+    assert sorted(statement.split('"')[1] for statement in statements) == [
+        "django_tasks_database_dbtaskresult",
+        "recordings_notification",
+        "recordings_recording",
+        "recordings_recordoperation",
+    ]
+    assert all(statement.split()[0] in ("INSERT", "UPDATE") for statement in statements)
+    assert not any('"recordings_call"' in statement for statement in statements)
+
+
+def test_a_prepared_statement_is_prepared_once_and_gives_the_same_rows():
+    call = Call.objects.create(graph_id="6c2d8b1f-3e30-4d7b-8b66-1e7f6f9b8c22", state="established")
+    insert = PreparedInsert(Recording)
+    rows = [
+        insert.create(
+            operation_id=create_operation(
+                call=call, graph_id=f"4e4f0b6d-1c39-4f1e-9d43-7f3c2a1b0c0{n}"
+            ).pk
+        )
+        for n in range(3)
+    ]
+
+    recording_statements = [s for s in prepared_statements() if "recordings_recording" in s]
+    assert len(recording_statements) == 1
+    assert "$1" in recording_statements[0]  # bound on the server, not quoted into the text
+    stored = Recording.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk")
+    assert [r.operation_id for r in stored] == [r.operation_id for r in rows]
+    assert all(r.status == "pending" and r.created_at is not None for r in stored)
+
+
+def test_statements_are_prepared_again_after_a_rollback_clears_them():
+    insert = PreparedInsert(Notification)
+    insert.create(body=b"{}", body_sha256="0" * 64, headers={}, token_claims={})
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        insert.create(body=b"{}", body_sha256="1" * 64, headers={}, token_claims={})
+        1 / 0  # noqa: B018  the savepoint is rolled back, and psycopg forgets its statements
+
+    again = insert.create(body=b"[]", body_sha256="2" * 64, headers={}, token_claims={})
+
+    assert Notification.objects.get(pk=again.pk).body_sha256 == "2" * 64
+    assert sorted(Notification.objects.values_list("body_sha256", flat=True)) == [
+        "0" * 64,
+        "2" * 64,
+    ]
+    assert any("recordings_notification" in s for s in prepared_statements())
+
+
+def test_dates_come_back_in_the_connections_time_zone_and_queries_are_logged():
+    with connection.prepared_cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz", [datetime(2026, 12, 2, 6, 0, tzinfo=UTC)])
+        (value,) = cursor.fetchone()
+    assert value == datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    assert value.utcoffset() == timedelta(0)
+
+    with CaptureQueriesContext(connection) as queries, connection.prepared_cursor() as cursor:
+        cursor.execute("SELECT %s::int + 1", [41])
+        assert cursor.fetchone() == (42,)
+    assert [q["sql"] for q in queries.captured_queries] == ["SELECT 41::int + 1"]
+
+
+def test_turned_off_nothing_is_prepared(options):
+    options["prepared_statements"] = "false"  # as a URL gives it
+    assert not connection.prepares_statements
+    PreparedInsert(Notification).create(
+        body=b"{}", body_sha256="3" * 64, headers={}, token_claims={}
+    )
+    assert prepared_statements() == []
+
+
+def test_a_setting_that_is_neither_true_nor_false_is_refused(options):
+    options["prepared_statements"] = "sometimes"
+    with pytest.raises(ImproperlyConfigured, match="must be true or false, not 'sometimes'"):
+        connection.prepared_cursor()
