@@ -50,6 +50,8 @@ from msgraph.generated.models.reject_reason import RejectReason
 from msgraph.generated.models.service_hosted_media_config import ServiceHostedMediaConfig
 from msgraph.generated.models.subscribe_to_tone_operation import SubscribeToToneOperation
 from msgraph.generated.models.tone import Tone
+from msgraph.graph_request_adapter import options as adapter_options
+from msgraph_core import GraphClientFactory
 
 from graph_emulator import audio, services
 from tests.support.emulator import states
@@ -82,11 +84,26 @@ class EmulatorTokens(AccessTokenProvider):
         return AllowedHostsValidator([])  # the emulator's loopback host
 
 
-def graph_client(live_url: str) -> GraphServiceClient:
-    auth = BaseBearerTokenAuthenticationProvider(EmulatorTokens(f"{live_url}/emulator"))
-    adapter = GraphRequestAdapter(auth)
-    adapter.base_url = f"{live_url}/emulator/v1.0"
-    return GraphServiceClient(request_adapter=adapter)
+@pytest.fixture
+def sdk(live_server):
+    """The SDK's client against the emulator, and `run` for its coroutines: one loop for the
+    whole test, since the SDK's HTTP client belongs to the loop it first ran on. Its
+    connections are closed at the end: a kept-alive one would hold a live-server thread, and
+    that thread's database connection, until the process exits. The SDK's own transport
+    does not pass a close on to the connection pool it wraps, so the pool is closed here."""
+    pool = httpx.AsyncHTTPTransport()
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(transport=pool), options=adapter_options
+    )
+    auth = BaseBearerTokenAuthenticationProvider(EmulatorTokens(f"{live_server.url}/emulator"))
+    adapter = GraphRequestAdapter(auth, client=http)
+    adapter.base_url = f"{live_server.url}/emulator/v1.0"
+    loop = asyncio.new_event_loop()
+    try:
+        yield GraphServiceClient(request_adapter=adapter), loop.run_until_complete
+    finally:
+        loop.run_until_complete(pool.aclose())
+        loop.close()
 
 
 def parse(resource_data: dict):
@@ -105,17 +122,12 @@ def ring(receiver, script: str) -> str:
     return call.id
 
 
-def test_the_sdk_drives_a_call_and_reads_every_notification(
-    live_server, emulator, receiver, settings
-):
+def test_the_sdk_drives_a_call_and_reads_every_notification(sdk, emulator, receiver, settings):
     # The SDK's first request (its token, its middleware) takes longer than 15 emulated seconds.
     settings.GRAPH_EMULATOR_ANSWER_TIMEOUT = 10 / settings.GRAPH_EMULATOR_TIME_SCALE
     receiver.files["/tone-300.wav"] = audio.tone_wav(300)
     prompt = MediaPrompt(media_info=MediaInfo(uri=f"{receiver.base}/tone-300.wav"))
-    client = graph_client(live_server.url)
-    # One loop for the whole test: the SDK's HTTP client belongs to the loop it first ran on.
-    loop = asyncio.new_event_loop()
-    run = loop.run_until_complete
+    client, run = sdk
     call_id = ring(receiver, "speak 0.5; press 1#; speak 1")
     calls = client.communications.calls
 
@@ -179,7 +191,6 @@ def test_the_sdk_drives_a_call_and_reads_every_notification(
         )
     )
     receiver.wait_for(lambda ns: states(ns).count("terminated") == 2)
-    loop.close()
 
     parsed = [(n["changeType"], parse(n["resourceData"])) for n in receiver.notifications()]
     tones = [m.tone_info.tone for _, m in parsed if isinstance(m, GraphCall) and m.tone_info]
