@@ -95,13 +95,20 @@ def notification(call_id: str, op_id: str) -> bytes:
     ).encode()
 
 
+def process_stat(stat: Path) -> tuple[str, list[str]]:
+    """A process's command name and the fields after it in /proc/<pid>/stat (utime and stime
+    are [11] and [12], its waited-for children's [13] and [14]; the parent's pid is [1])."""
+    name, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+    return name, rest.split()
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time used so far by process `pid` and its children (gunicorn's workers)."""
     total = 0
     pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
     for one in pids:
-        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        _, fields = process_stat(Path(f"/proc/{one}/stat"))
+        total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -112,13 +119,11 @@ def database_cpu_seconds() -> float | None:
     total, found = 0, False
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            text = stat.read_text()
+            name, fields = process_stat(stat)
         except OSError:
             continue  # gone meanwhile
-        name, rest = text.split(" (", 1)[1].rsplit(")", 1)
         if name != "postgres":
             continue
-        fields = rest.split()
         found = True
         total += int(fields[11]) + int(fields[12])
         if fields[1] == "1":  # the postmaster
@@ -333,8 +338,12 @@ def main() -> None:
             blast(url, warm_up, token, args.concurrency)  # warm up both alike
         rounds = {name: [] for name in servers}
         latencies = {name: [] for name in servers}
-        database_cpu = {name: [] for name in servers}
-        sqlite = env["DATABASE_URL"].startswith("sqlite")
+        # PostgreSQL's CPU when it runs on this machine; SQLite's is the server's own.
+        database_clock = (
+            database_cpu_seconds
+            if not env["DATABASE_URL"].startswith("sqlite") and database_cpu_seconds() is not None
+            else None
+        )
         size = args.n // args.rounds
         for number in range(args.rounds):
             # Alternating, so that a machine slowing down or speeding up weighs on both alike.
@@ -342,14 +351,12 @@ def main() -> None:
             for name in order:
                 process, url = servers[name]
                 chunk = bodies[number * size : (number + 1) * size]
-                before, database_before = cpu_seconds(process.pid), database_cpu_seconds()
+                before = cpu_seconds(process.pid)
+                database_before = database_clock() if database_clock else 0
                 elapsed, times = blast(url, chunk, token, args.concurrency)
                 used = cpu_seconds(process.pid) - before
-                database_used = (
-                    None if database_before is None else database_cpu_seconds() - database_before
-                )
-                rounds[name].append((size / elapsed, used / size))
-                database_cpu[name].append(None if sqlite else database_used / size)
+                database_used = database_clock() - database_before if database_clock else 0
+                rounds[name].append((size / elapsed, used / size, database_used / size))
                 latencies[name].extend(times)
     finally:
         for process, _ in servers.values():
@@ -362,30 +369,27 @@ def main() -> None:
         f"database {env['DATABASE_URL'].split(':', 1)[0]}"
     )
     for name in servers:
-        rate = statistics.median(r for r, _ in rounds[name])
-        cpu = statistics.median(c for _, c in rounds[name])
+        rate = statistics.median(r for r, _, _ in rounds[name])
+        cpu = statistics.median(c for _, c, _ in rounds[name])
+        database_cpu = statistics.median(d for _, _, d in rounds[name])
         times = latencies[name]
         print(
             f"  {name:18} {rate:8.0f} req/s   p50 {percentile(times, 50) * 1000:6.1f} ms"
             f"   p99 {percentile(times, 99) * 1000:6.1f} ms"
             f"   server CPU {cpu * 1000:5.2f} ms/req"
-            + (
-                f"   database CPU {statistics.median(database_cpu[name]) * 1000:5.2f} ms/req"
-                if None not in database_cpu[name]
-                else ""
-            )
+            + (f"   database CPU {database_cpu * 1000:5.2f} ms/req" if database_clock else "")
         )
     database = dict(connection.settings_dict)
     connection.close()
     floor_rate = floor(database, floor_ops, floor_bodies, args.concurrency)
-    webhook_rate = statistics.median(r for r, _ in rounds["Recorder webhook"])
+    webhook_rate = statistics.median(r for r, _, _ in rounds["Recorder webhook"])
     print(
         f"  {'floor (driver only)':18} {floor_rate:8.0f} req/s   "
         f"the same statements, one transaction each, {args.concurrency} threads"
     )
     ratios = [
         recorder / bare
-        for (bare, _), (recorder, _) in zip(
+        for (bare, _, _), (recorder, _, _) in zip(
             rounds["bare 202 view"], rounds["Recorder webhook"], strict=True
         )
     ]
