@@ -16,6 +16,7 @@ from recordings.group_commit import BatchFailed, GroupCommit
 from recordings.models import Call, Notification, RecordOperation
 from recordings.services import notifications as notification_services
 from recordings.services import operations as operation_services
+from tests.support.db import closing_connections
 from tests.support.factories import create_operation
 from tests.support.graph import graph_fixture
 
@@ -35,13 +36,12 @@ def in_threads(targets):
     """Start each target in a thread of its own; return what each returned or raised."""
     outcomes = [None] * len(targets)
 
+    @closing_connections
     def run(i, target):
         try:
             outcomes[i] = ("returned", target())
         except Exception as err:
             outcomes[i] = ("raised", err)
-        finally:
-            connection.close()
 
     threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
     for thread in threads:
