@@ -5,6 +5,7 @@ a process on its lock, the processes on a lock file beside the database, each ta
 Other processes are real ones, holding a real write transaction on the test database.
 """
 
+import contextlib
 import fcntl
 import os
 import subprocess
@@ -16,7 +17,7 @@ from django.db import OperationalError, connection, transaction
 
 from recorder_site.sqlite3.base import lock_file, process_lock
 from recordings.models import Call
-from tests.support.db import database_url
+from tests.support.db import closing_connections, database_url
 from tests.support.paths import REPO
 
 pytestmark = [
@@ -70,6 +71,20 @@ def other_process():
         holder.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def lock_timeout(seconds: float):
+    """This thread's connection, opened again with the database timeout `seconds`, and
+    the timeout given back after."""
+    options = connection.settings_dict["OPTIONS"]
+    connection.close()
+    connection.settings_dict["OPTIONS"] = {**options, "timeout": seconds}
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["OPTIONS"] = options
+
+
 def shared_lock_is_free(name: str) -> bool:
     """Whether a process other than the holder could take the lock file now."""
     probe = os.open(f"{name}-writer", os.O_RDWR)
@@ -119,6 +134,7 @@ def test_the_threads_of_a_process_write_in_turn_without_waiting_for_sqlite(name)
     overlaps = []
     errors = []
 
+    @closing_connections
     def write(n):
         try:
             for i in range(100):
@@ -130,8 +146,6 @@ def test_the_threads_of_a_process_write_in_turn_without_waiting_for_sqlite(name)
                     inside.remove(n)
         except Exception as err:
             errors.append(err)
-        finally:
-            connection.close()
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -146,12 +160,12 @@ def test_another_processs_transaction_is_waited_for_then_written_after(name, oth
     holder = other_process()
     done = threading.Event()
 
+    @closing_connections
     def write():
         try:
             with transaction.atomic():
                 Call.objects.create(graph_id="after-the-other")
         finally:
-            connection.close()
             done.set()
 
     writer = threading.Thread(target=write)
@@ -170,43 +184,33 @@ def test_another_processs_transaction_is_waited_for_then_written_after(name, oth
 
 def test_waiting_ends_at_the_timeout_with_sqlites_own_error(name, other_process):
     other_process()
-    connection.close()
-    connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "timeout": 0.3}
-    try:
+    with lock_timeout(0.3):
         with pytest.raises(OperationalError, match="database is locked"), transaction.atomic():
             Call.objects.create(graph_id="never")
         assert not process_lock(name).locked()  # the next writer of this process may go
-    finally:
-        connection.close()
-        connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "timeout": 30}
 
 
 def test_a_thread_waiting_behind_another_of_its_process_stops_at_the_timeout(name):
     holding = threading.Event()
     release = threading.Event()
 
+    @closing_connections
     def hold():
-        try:
-            with transaction.atomic():
-                Call.objects.create(graph_id="held-by-a-thread")
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            Call.objects.create(graph_id="held-by-a-thread")
+            holding.set()
+            release.wait(10)
 
     holder = threading.Thread(target=hold)
     holder.start()
     assert holding.wait(10)
-    connection.close()
-    connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "timeout": 0.3}
-    try:
-        with pytest.raises(OperationalError, match="database is locked"), transaction.atomic():
-            Call.objects.create(graph_id="never")
-    finally:
-        release.set()
-        holder.join(10)
-        connection.close()
-        connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "timeout": 30}
+    with lock_timeout(0.3):
+        try:
+            with pytest.raises(OperationalError, match="database is locked"), transaction.atomic():
+                Call.objects.create(graph_id="never")
+        finally:
+            release.set()
+            holder.join(10)
     assert not process_lock(name).locked() and shared_lock_is_free(name)
     assert list(Call.objects.values_list("graph_id", flat=True)) == ["held-by-a-thread"]
 
