@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 
 from tests.support.graph import TEST_KID
 from tests.support.paths import REPO
+from tests.support.tasks import use_task_backend
 
 # The SQLite test database is a file so a worker process can share it.
 (REPO / "var" / "static").mkdir(parents=True, exist_ok=True)
@@ -26,10 +27,7 @@ def _passwords_hash_fast(settings):
 
 @pytest.fixture(autouse=True)
 def _tasks_are_recorded_not_run(settings):
-    queues = settings.TASKS["default"]["QUEUES"]  # the project's queues
-    settings.TASKS = {
-        "default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": queues}
-    }
+    use_task_backend(settings, "django.tasks.backends.dummy.DummyBackend")
 
 
 @pytest.fixture(scope="session")

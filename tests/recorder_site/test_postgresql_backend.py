@@ -18,6 +18,7 @@ from recordings.prepared import PreparedInsert
 from recordings.services import notifications as notification_services
 from tests.support.factories import create_operation
 from tests.support.graph import graph_fixture
+from tests.support.tasks import use_task_backend
 
 pytestmark = [
     pytest.mark.skipif(
@@ -50,10 +51,7 @@ def test_the_settings_turn_prepared_statements_on_for_the_recorder_backend():
 
 
 def test_a_notification_prepares_the_statements_it_runs_and_nothing_else(settings):
-    queues = settings.TASKS["default"]["QUEUES"]  # the fetch is queued as make run queues it
-    settings.TASKS = {
-        "default": {"BACKEND": "recordings.task_backend.DatabaseBackend", "QUEUES": queues}
-    }
+    use_task_backend(settings)  # the fetch is queued as make run queues it
     payload = graph_fixture("v1.0/notification-completed")
     call_id, operation_id = payload["value"][0]["resourceUrl"].split("/")[3::2]
     call = Call.objects.create(graph_id=call_id, state="established")

@@ -20,6 +20,7 @@ from recordings.models import Call, GraphExchange, RecordOperation
 from tests.support.db import database_url
 from tests.support.emulator import TIME_SCALE
 from tests.support.paths import REPO
+from tests.support.tasks import use_task_backend
 
 
 class Recorder:
@@ -75,10 +76,7 @@ class Recorder:
         self.settings.GRAPH_EMULATOR_RECORDINGS_URL = f"{emulator}/recordings/"
         # Graph's 15 s to answer is wall-clock time for the bot: the worker's pace is real.
         self.settings.GRAPH_EMULATOR_ANSWER_TIMEOUT = 15 / TIME_SCALE
-        queues = self.settings.TASKS["default"]["QUEUES"]  # the project's queues
-        self.settings.TASKS = {
-            "default": {"BACKEND": "recordings.task_backend.DatabaseBackend", "QUEUES": queues}
-        }
+        use_task_backend(self.settings)
         keys = NotificationKeys(
             openid_config_url=self.env["NOTIFICATION_OPENID_CONFIG_URL"],
             timeout=5,

@@ -19,6 +19,7 @@ from recordings.services import notifications as notification_services
 from recordings.services import operations as operation_services
 from tests.support.factories import create_operation
 from tests.support.graph import graph_fixture
+from tests.support.tasks import use_task_backend
 
 
 def run_together(target, rows):
@@ -107,10 +108,7 @@ def _completion_statements(payload) -> list[str]:
 def test_a_completion_typed_as_a_record_operation_is_applied_without_a_media_lookup(db, settings):
     """The four writes a completion needs, and nothing more: its fetch queued as a row of the
     database task backend, in the same transaction."""
-    queues = settings.TASKS["default"]["QUEUES"]
-    settings.TASKS = {
-        "default": {"BACKEND": "recordings.task_backend.DatabaseBackend", "QUEUES": queues}
-    }
+    use_task_backend(settings)
     call = Call.objects.create(graph_id="421f1100-f4ff-4d0b-a10e-a4d5b1d2be55", state="established")
     create_operation(call=call)
 
