@@ -23,11 +23,20 @@ the ORM, as is a row whose pre_save receiver set an expression.
 
 import threading
 from collections.abc import Callable
+from enum import Enum
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model, QuerySet
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
+
+
+def plain(value):
+    """A choice (a TextChoices or IntegerChoices member) as the str or int it stands for; any
+    other value as it is. psycopg finds how to send a subclass of str by walking its classes
+    on every statement, the three statuses a notification writes among them; a plain str
+    it finds at once."""
+    return value._value_ if isinstance(value, Enum) else value
 
 
 def statement_cursor(connection):
@@ -79,7 +88,7 @@ class PreparedInsert:
             obj._assign_returned_values(returned[0], meta.db_returning_fields)
         else:
             for i, field, value in prepared:
-                params[i] = field.get_db_prep_save(value, connection)
+                params[i] = plain(field.get_db_prep_save(value, connection))
             with statement_cursor(connection) as cursor:
                 cursor.execute(sql, params)
                 if returns_pk:
@@ -116,7 +125,7 @@ class PreparedInsert:
                     and not (field.has_default() and callable(field.default))
                 )
                 if fixed:
-                    constants.append(field.get_db_prep_save(field.get_default(), connection))
+                    constants.append(plain(field.get_db_prep_save(field.get_default(), connection)))
                 else:
                     varying.append((i, field))
                     constants.append(None)
@@ -171,8 +180,9 @@ class PreparedUpdate:
     methods. `shape` is what fixes the statement's text (a list of statuses, say); `args` are
     bound as parameters each time. `where` must pass each argument to a lookup untouched: it is
     compiled with a stand-in for each, and if one doesn't arrive as a parameter as given
-    (transformed, or split), the statement isn't prepared and each run goes through
-    Django's compiler instead, with the same result.
+    (transformed, split, or refused as text by a lookup that converts it, as an integer's
+    does), the statement isn't prepared and each run goes through Django's compiler instead,
+    with the same result.
     """
 
     def __init__(
@@ -201,10 +211,12 @@ class PreparedUpdate:
             rows = self.where(self.model._default_manager.using(self.using), *shape, *args)
             return update_returning(rows, changes, returning=self.returning)
         sql, fields, where_params, positions = statement
-        params = [field.get_db_prep_save(changes[field.name], connection) for field in fields]
+        params = [
+            plain(field.get_db_prep_save(changes[field.name], connection)) for field in fields
+        ]
         bound = list(where_params)
         for position, arg in zip(positions, args, strict=True):
-            bound[position] = arg
+            bound[position] = plain(arg)
         with statement_cursor(connection) as cursor:
             cursor.execute(sql, [*params, *bound])
             return [tuple(row) for row in cursor.fetchall()]
@@ -215,7 +227,10 @@ class PreparedUpdate:
         meta = self.model._meta
         # Mixed case, so that a `where` that lowers or uppers its argument is caught too.
         stand_ins = tuple(f"\x00Prepared-Argument-{i}\x00" for i in range(len(args)))
-        rows = self.where(self.model._default_manager.using(self.using), *shape, *stand_ins)
+        try:
+            rows = self.where(self.model._default_manager.using(self.using), *shape, *stand_ins)
+        except (TypeError, ValueError):
+            return None  # a lookup that converts its argument (an integer's) refused the text
         fields = [meta.get_field(name) for name in changes]
         if any(hasattr(field, "get_placeholder_sql") for field in fields):
             return None
@@ -233,7 +248,7 @@ class PreparedUpdate:
         sql, params = compiler.as_sql()
         if compiler.get_converters([f.get_col(meta.db_table) for f in returning]):
             return None
-        where_params = list(params[len(fields) :])
+        where_params = [plain(param) for param in params[len(fields) :]]
         positions = []
         for stand_in in stand_ins:
             if where_params.count(stand_in) != 1:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.test.utils import CaptureQueriesContext
 
@@ -143,3 +143,68 @@ def test_a_setting_that_is_neither_true_nor_false_is_refused(options):
     options["prepared_statements"] = "sometimes"
     with pytest.raises(ImproperlyConfigured, match="must be true or false, not 'sometimes'"):
         connection.prepared_cursor()
+
+
+def test_the_prepared_cursor_is_kept_and_lent_again():
+    with connection.prepared_cursor() as first:
+        first.execute("SELECT %s::int", [1])
+        assert first.fetchone() == (1,)
+    with connection.prepared_cursor() as second:
+        second.execute("SELECT %s::text", ["two"])
+        assert second.fetchone() == ("two",)
+
+    assert second.cursor is first.cursor
+    assert not first.cursor.closed  # handed back on leaving the with, not closed
+
+
+def test_a_second_prepared_cursor_while_the_first_is_out_is_a_cursor_of_its_own():
+    with connection.prepared_cursor() as outer:
+        outer.execute("SELECT n FROM generate_series(1, 3) AS n WHERE n >= %s", [1])
+        with connection.prepared_cursor() as inner:
+            inner.execute("SELECT %s::int * 10", [4])
+            assert inner.fetchone() == (40,)
+        # The outer statement's rows are still there to read.
+        assert outer.fetchall() == [(1,), (2,), (3,)]
+
+    assert inner.cursor is not outer.cursor
+    assert inner.cursor.closed  # a cursor for one caller is closed as ever
+    with connection.prepared_cursor() as again:
+        assert again.cursor is outer.cursor
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_gets_a_new_kept_cursor():
+    with connection.prepared_cursor() as before:
+        pass
+    connection.close()
+
+    with connection.prepared_cursor() as after:
+        after.execute("SELECT %s::int", [7])
+        assert after.fetchone() == (7,)
+    assert after.cursor is not before.cursor
+    assert after.cursor.connection is connection.connection
+
+
+def test_the_kept_cursor_follows_a_change_of_the_connections_time_zone():
+    stamp = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    with connection.prepared_cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz", [stamp])
+        assert cursor.fetchone()[0].utcoffset() == timedelta(0)
+
+    wrapper = connections[DEFAULT_DB_ALIAS]  # not the proxy: its cached properties
+    saved = wrapper.settings_dict["TIME_ZONE"]
+    wrapper.settings_dict["TIME_ZONE"] = "Asia/Kolkata"
+    for cached in ("timezone", "timezone_name"):
+        wrapper.__dict__.pop(cached, None)
+    wrapper.ensure_timezone()  # as Django's own TIME_ZONE change does
+    try:
+        with connection.prepared_cursor() as cursor:
+            cursor.execute("SELECT %s::timestamptz", [stamp])
+            (value,) = cursor.fetchone()
+        assert value == stamp
+        assert value.utcoffset() == timedelta(hours=5, minutes=30)
+    finally:
+        wrapper.settings_dict["TIME_ZONE"] = saved
+        for cached in ("timezone", "timezone_name"):
+            wrapper.__dict__.pop(cached, None)
+        wrapper.ensure_timezone()

@@ -4,8 +4,10 @@ Each test holds the prepared statement's result beside the ORM's for the same in
 database the suite runs on (CI runs it on SQLite and on PostgreSQL).
 """
 
+from enum import Enum
+
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
@@ -15,11 +17,24 @@ from django_tasks_db import DatabaseBackend as LibraryBackend
 from django_tasks_db.models import DBTaskResult
 
 from recorder_site import settings as settings_module
-from recordings.models import Call, Notification, Recording, RecordOperation
-from recordings.prepared import PreparedInsert, PreparedUpdate, update_returning
+from recordings.models import (
+    Call,
+    FetchStatus,
+    Notification,
+    OperationStatus,
+    Recording,
+    RecordOperation,
+)
+from recordings.prepared import PreparedInsert, PreparedUpdate, plain, update_returning
 from recordings.services import enqueue
 from recordings.task_backend import DatabaseBackend
 from tests.support.factories import create_operation
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1
+    HIGH = 2
+
 
 # The columns that differ between two rows made a moment apart, whoever makes them.
 OWN_COLUMNS = {"id", "created_at", "updated_at", "received_at", "enqueued_at", "operation"}
@@ -204,3 +219,52 @@ def test_a_where_that_changes_its_argument_is_not_prepared_and_still_right(opera
     assert moved == [(operations[3].pk,)]
     assert list(update._statements.values()) == [None]
     assert RecordOperation.objects.get(pk=operations[3].pk).status == "failed"
+
+
+def test_choices_reach_the_driver_as_the_plain_values_they_stand_for(operations):
+    # psycopg looks up how to send a str subclass through its classes on every statement: a
+    # prepared statement hands it the plain str (or int) instead.
+    sent = []
+
+    def spy(execute, sql, params, many, context):
+        sent.extend(params or ())
+        return execute(sql, params, many, context)
+
+    moves = PreparedUpdate(
+        RecordOperation,
+        lambda rows, context: rows.filter(client_context=context),
+        returning=("status",),
+    )
+    with connection.execute_wrapper(spy):
+        PreparedInsert(Recording).create(operation_id=operations[0].pk)
+        moved = moves.run({"status": OperationStatus.COMPLETED}, args=("context-1",))
+
+    assert moved == [("completed",)]
+    assert list(moves._statements.values()) != [None]  # prepared, not left to the ORM
+    assert "pending" in sent and "completed" in sent  # the Recording's default, the move
+    assert not [value for value in sent if isinstance(value, Enum)]
+    assert Recording.objects.get(operation=operations[0]).status == FetchStatus.PENDING
+
+
+def test_plain_gives_a_choice_as_its_value_and_anything_else_as_it_is():
+    assert type(plain(OperationStatus.FAILED)) is str
+    assert plain(OperationStatus.FAILED) == "failed"
+    assert type(plain(Priority.HIGH)) is int and plain(Priority.HIGH) == 2
+    for value in ("failed", 3, None, b"\x00", ["completed"]):
+        assert plain(value) is value
+
+
+def test_a_where_whose_lookup_converts_its_argument_runs_through_the_orm(operations):
+    # An integer lookup refuses the text stand-in the statement is compiled with.
+    moves = PreparedUpdate(RecordOperation, lambda rows, pk: rows.filter(pk=pk), returning=("id",))
+
+    for operation in operations[:2]:
+        assert moves.run({"status": OperationStatus.FAILED}, args=(operation.pk,)) == [
+            (operation.pk,)
+        ]
+
+    assert list(moves._statements.values()) == [None]
+    assert sorted(RecordOperation.objects.filter(status="failed").values_list("pk", flat=True)) == [
+        operations[0].pk,
+        operations[1].pk,
+    ]
