@@ -254,7 +254,11 @@ class RecordOperation(models.Model):
     FINAL_STATUSES = (OperationStatus.COMPLETED, OperationStatus.FAILED)
 
     graph_id = models.CharField("Graph operation id", max_length=128)
-    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="operations")
+    # Indexed by (call, -created_at) below, which serves the key's lookups too: an index of
+    # its own would be one more for every notification's UPDATE to write.
+    call = models.ForeignKey(
+        Call, on_delete=models.PROTECT, related_name="operations", db_index=False
+    )
     record_request = models.OneToOneField(
         RecordRequest, on_delete=models.PROTECT, related_name="operation"
     )
@@ -539,7 +543,9 @@ class Notification(models.Model):
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     headers = models.JSONField(default=dict)
     body = models.BinaryField()
-    body_sha256 = models.CharField(max_length=64, db_index=True)
+    # Not indexed: nothing looks a notification up by it, and every notification would
+    # write the index (two on PostgreSQL, with its LIKE twin).
+    body_sha256 = models.CharField(max_length=64)
     # Claims of the verified token (never the token itself).
     token_claims = models.JSONField(default=dict)
     processed_at = models.DateTimeField(null=True, blank=True)
