@@ -5,8 +5,11 @@ What is prepared is read from PostgreSQL itself: pg_prepared_statements lists th
 """
 
 import json
+import select
+import time
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
@@ -208,3 +211,60 @@ def test_the_kept_cursor_follows_a_change_of_the_connections_time_zone():
         for cached in ("timezone", "timezone_name"):
             wrapper.__dict__.pop(cached, None)
         wrapper.ensure_timezone()
+
+
+def observer():
+    """A second session, to watch this one from PostgreSQL's side."""
+    return psycopg.connect(**connection.get_connection_params(), autocommit=True)
+
+
+def wait_until_readable(timeout: float = 5.0) -> None:
+    """Until something the server sent is waiting on this connection's socket."""
+    deadline = time.monotonic() + timeout
+    while not select.select([connection.connection.fileno()], [], [], 0.05)[0]:
+        assert time.monotonic() < deadline, "the server sent nothing"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_healthy_connection_passes_the_health_check_without_a_query():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'the last query'")
+    pid = connection.connection.info.backend_pid
+
+    assert connection.is_usable()
+
+    with observer() as watcher:
+        (last,) = watcher.execute(
+            "SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]
+        ).fetchone()
+    assert last == "SELECT 'the last query'"  # no SELECT 1 was sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_ended_fails_the_health_check_and_is_replaced():
+    connection.ensure_connection()
+    ended = connection.connection
+    with observer() as watcher:
+        watcher.execute("SELECT pg_terminate_backend(%s)", [ended.info.backend_pid])
+    wait_until_readable()
+
+    assert not connection.is_usable()
+    connection.health_check_done = False
+    connection.close_if_health_check_failed()
+    assert connection.connection is None
+
+    # The next query has a new connection, as after Django's own check.
+    assert Call.objects.count() == 0
+    assert connection.connection is not ended
+
+
+@pytest.mark.django_db(transaction=True)
+def test_something_else_waiting_on_the_socket_is_read_by_asking():
+    connection.ensure_connection()
+    connection.connection.execute("LISTEN recorder_health")
+    with observer() as watcher:
+        watcher.execute("NOTIFY recorder_health")
+    wait_until_readable()
+
+    assert connection.is_usable()  # a notice is not an ending: SELECT 1 read it and passed
+    connection.connection.execute("UNLISTEN recorder_health")
