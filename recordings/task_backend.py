@@ -3,12 +3,15 @@
 Each completed recording enqueues its fetch, inside the notification's transaction. The
 backend's own `DBTaskResult.objects.create()` had Django rebuild the INSERT every time, most
 of what enqueueing cost; this one makes the same row, with the same values, through a
-PreparedInsert (recordings/prepared.py). Everything else is the library's.
+PreparedInsert (recordings/prepared.py), and the result it returns is built from the task
+in hand rather than imported again by its path. Everything else is the library's.
 """
 
 from django.utils.functional import cached_property
 from django_tasks_db import DatabaseBackend as LibraryDatabaseBackend
-from django_tasks_db.compat import normalize_json, task_enqueued
+from django_tasks_db.backend import TaskResult
+from django_tasks_db.compat import TaskResultStatus, normalize_json, task_enqueued
+from django_tasks_db.utils import normalize_uuid
 
 from recordings.prepared import PreparedInsert
 
@@ -21,9 +24,27 @@ class DatabaseBackend(LibraryDatabaseBackend):
         return PreparedInsert(DBTaskResult)
 
     def enqueue(self, task, args, kwargs):
-        # The library's method, building the result it announces and returns once, not twice.
+        # The library's method, building the result it announces and returns once, not twice,
+        # and from the task in hand: the row's own `task_result` imports the task again by
+        # its path and copies it with the row's options, which are this task's.
         self.validate_task(task)
-        result = self._task_to_db_task(task, args, kwargs).task_result
+        row = self._task_to_db_task(task, args, kwargs)
+        result = TaskResult(
+            db_result=row,
+            task=task,
+            id=normalize_uuid(row.id),
+            status=TaskResultStatus[row.status],
+            enqueued_at=row.enqueued_at,
+            started_at=None,
+            last_attempted_at=None,
+            finished_at=None,
+            args=row.args_kwargs["args"],
+            kwargs=row.args_kwargs["kwargs"],
+            backend=row.backend_name,
+            errors=[],
+            worker_ids=row.worker_ids,
+        )
+        object.__setattr__(result, "_return_value", row.return_value)
         task_enqueued.send(type(self), task_result=result)
         return result
 

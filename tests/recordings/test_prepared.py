@@ -4,6 +4,7 @@ Each test holds the prepared statement's result beside the ORM's for the same in
 database the suite runs on (CI runs it on SQLite and on PostgreSQL).
 """
 
+from datetime import UTC, datetime
 from enum import Enum
 
 import pytest
@@ -14,6 +15,7 @@ from django.db.models.lookups import Exact
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db import DatabaseBackend as LibraryBackend
+from django_tasks_db.compat import task_enqueued
 from django_tasks_db.models import DBTaskResult
 
 from recorder_site import settings as settings_module
@@ -161,6 +163,37 @@ def test_recorders_task_row_is_the_row_django_tasks_db_makes(db):
     )
     assert mine.args == [41] and mine.status == theirs.status
     assert settings_module._TASK_BACKENDS["database"] == "recordings.task_backend.DatabaseBackend"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"priority": 7, "queue_name": "calls", "run_after": datetime(2031, 1, 2, 3, 4, tzinfo=UTC)},
+    ],
+    ids=["as declared", "with options"],
+)
+def test_recorders_enqueue_returns_the_result_the_row_gives(db, options):
+    # Built from the task in hand, not imported again by its path: the same result.
+    task = enqueue._task("fetch_recording_task").using(**options)
+    heard = []
+
+    def listener(sender, task_result, **kwargs):
+        heard.append(task_result)
+
+    task_enqueued.connect(listener)
+    try:
+        result = DatabaseBackend("default", {"QUEUES": ["calls", "default"]}).enqueue(
+            task, [43], {}
+        )
+    finally:
+        task_enqueued.disconnect(listener)
+
+    assert heard == [result]
+    stored = DBTaskResult.objects.get(id=result.id).task_result
+    assert result == stored
+    assert result.task == stored.task and result.task.priority == options.get("priority", 0)
+    assert result._return_value is None and result.args == [43] and result.kwargs == {}
 
 
 def _by_lowered_id(rows, to, lowered_id):
