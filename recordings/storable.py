@@ -9,6 +9,8 @@ from typing import Any
 
 
 def storable_text(text: str) -> str:
+    if text.isascii() and "\x00" not in text:
+        return text  # nothing to write out: most headers and claims
     if "\x00" in text:
         text = text.replace("\x00", "\\u0000")
     return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -418,32 +418,49 @@ def too_deep_problem() -> str:
 def check_storable(payload: Any) -> None:
     """Refuse, by path, what the database could not keep once parsed: nesting deeper than
     MAX_NESTING, and text holding a NUL (PostgreSQL refuses it) or an unpaired surrogate
-    (no UTF-8 encodes it). Iterative, so depth itself can't exhaust the stack here."""
-    stack: list[tuple[Any, str, int]] = [(payload, "", 0)]
+    (no UTF-8 encodes it). Iterative, so depth itself can't exhaust the stack here; each
+    value's place is kept as a link to its parent's, and spelled out only for an error."""
+    stack: list[tuple[Any, tuple | None, int]] = [(payload, None, 0)]
     while stack:
-        value, path, depth = stack.pop()
+        value, place, depth = stack.pop()
         if isinstance(value, str):
             if not _storable_text(value):
-                raise PayloadError(f"{path or 'The body'} holds text Recorder cannot store.")
+                where = _place_path(place) or "The body"
+                raise PayloadError(f"{where} holds text Recorder cannot store.")
             continue
         if isinstance(value, dict):
-            children = [(str(key), item) for key, item in value.items()]
+            children = ((str(key), item) for key, item in value.items())
         elif isinstance(value, list):
-            children = [(index, item) for index, item in enumerate(value)]
+            children = enumerate(value)
         else:
             continue
         if depth >= MAX_NESTING:
             raise PayloadError(too_deep_problem())
         for key, item in children:
             if isinstance(key, str) and not _storable_text(key):
-                raise PayloadError(f"{path or 'The body'} has a field name Recorder cannot store.")
-            stack.append((item, _step(path, key), depth + 1))
+                where = _place_path(place) or "The body"
+                raise PayloadError(f"{where} has a field name Recorder cannot store.")
+            stack.append((item, (key, place), depth + 1))
+
+
+def _place_path(place: tuple | None) -> str:
+    """The path of a place kept as (key, parent's place) links."""
+    keys = []
+    while place is not None:
+        key, place = place
+        keys.append(key)
+    path = ""
+    for key in reversed(keys):
+        path = _step(path, key)
+    return path
 
 
 def _storable_text(text: str) -> bool:
     """Whether every database Recorder runs on can keep this text."""
     if "\x00" in text:
         return False
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

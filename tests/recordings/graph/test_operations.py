@@ -10,6 +10,7 @@ from recordings.graph import (
     parse_notifications,
     parse_operation,
 )
+from recordings.graph.operations import check_storable
 from tests.support.graph import graph_fixture, notification_samples
 
 CALL = "421f1100-f4ff-4d0b-a10e-a4d5b1d2be55"
@@ -460,3 +461,23 @@ def test_ids_of_letters_digits_dashes_and_underscores_are_taken(good):
         notify({"id": good}, resourceUrl=f"/communications/calls/{good}/operations/{good}")
     )
     assert (parsed.call_id, parsed.operation_id, parsed.operation.id) == (good, good, good)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"a": [{"b": "ok"}, {"c": "x\x00"}]}, "a[1].c holds text Recorder cannot store."),
+        ({"a": {"\ud800": 1}}, "a has a field name Recorder cannot store."),
+        ({"k" * 70: ["\udfff"]}, f"{'k' * 64}...[0] holds text Recorder cannot store."),
+        ("\x00", "The body holds text Recorder cannot store."),
+        ({"é": "ü", "a": ["ß", 1, None]}, None),
+    ],
+    ids=["nul in a list", "surrogate key", "long key cut", "the body", "non-ASCII is fine"],
+)
+def test_check_storable_names_where_the_unstorable_text_is(payload, message):
+    if message is None:
+        check_storable(payload)
+        return
+    with pytest.raises(PayloadError) as caught:
+        check_storable(payload)
+    assert str(caught.value) == message
