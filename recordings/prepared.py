@@ -26,7 +26,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Field, Model, QuerySet
+from django.db.models import DEFERRED, Field, Model, QuerySet
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 
@@ -37,6 +37,12 @@ def plain(value):
     on every statement, the three statuses a notification writes among them; a plain str
     it finds at once."""
     return value._value_ if isinstance(value, Enum) else value
+
+
+def _reads_attribute(field: Field) -> bool:
+    """Whether the field's pre_save only reads the instance's attribute (Field's own), unlike
+    an automatic time's or a file's."""
+    return type(field).pre_save is Field.pre_save
 
 
 def statement_cursor(connection):
@@ -53,13 +59,15 @@ class PreparedInsert:
         # Per database vendor and whether the primary key comes with the values.
         self._statements: dict[tuple, tuple[str, list, bool]] = {}
         self._plans: dict[tuple, tuple[list, list]] = {}
+        # Per set of names given: how to make the instance (see _instance).
+        self._layouts: dict[tuple, list | None] = {}
         self._lock = threading.Lock()
 
     def create(self, **values) -> Model:
         """Insert one row of `values` (and the model's defaults) and return its instance,
         sending pre_save and post_save as Model.save() does."""
         model = self.model
-        obj = model(**values)
+        obj = self._instance(values)
         connection = connections[self.using]
         meta = model._meta
         pk_set = obj._is_pk_set(meta)
@@ -72,14 +80,17 @@ class PreparedInsert:
             pre_save.send(
                 sender=model, instance=obj, raw=False, using=self.using, update_fields=None
             )
-            varying = list(enumerate(fields))
+            varying = self._every_field(fields)
             params = [None] * len(fields)
         else:
             # Nothing can have changed a default the caller didn't give: its database form
             # is worked out once, with the statement.
             varying, constants = self._plan(connection, fields, values)
             params = list(constants)
-        prepared = [(i, field, field.pre_save(obj, True)) for i, field in varying]
+        prepared = [
+            (i, field, getattr(obj, field.attname) if keeps else field.pre_save(obj, True))
+            for i, field, keeps in varying
+        ]
         if any(hasattr(value, "resolve_expression") for _, _, value in prepared):
             # A receiver set an expression: Django's compiler makes that statement.
             returned = model._base_manager._insert(
@@ -109,6 +120,45 @@ class PreparedInsert:
         )
         return obj
 
+    def _instance(self, values: dict) -> Model:
+        """`model(**values)`. When every value is given by its column's attribute name, the
+        instance is made as Django makes one from a row, each concrete field's value in
+        order, the others' defaults filled in as the keyword path fills them: that path of
+        Model.__init__ costs several times the positional one. Any other name (a related
+        object, a property) takes the keyword path."""
+        key = tuple(values)
+        layout = self._layouts.get(key, False)
+        if layout is False:
+            layout = self._layouts[key] = self._layout(key)
+        if layout is None:
+            return self.model(**values)
+        return self.model(
+            *[
+                values[attname] if given else (DEFERRED if field is None else field.get_default())
+                for attname, given, field in layout
+            ]
+        )
+
+    def _layout(self, names: tuple) -> list | None:
+        fields = self.model._meta.concrete_fields
+        if not set(names) <= {field.attname for field in fields}:
+            return None
+        return [
+            (
+                field.attname,
+                field.attname in names,
+                # As the keyword path, a field with no column or a generated one is left
+                # unset unless given.
+                None if field.column is None or field.generated else field,
+            )
+            for field in fields
+        ]
+
+    @staticmethod
+    def _every_field(fields: list) -> list[tuple[int, Field, bool]]:
+        """(position, field, whether its pre_save only reads the attribute) for each."""
+        return [(i, field, _reads_attribute(field)) for i, field in enumerate(fields)]
+
     def _plan(self, connection, fields: list, values: dict) -> tuple[list, list]:
         """Which of `fields` take a value each time, and the database form of the others:
         the defaults the caller leaves alone, when fixed (not callable) and kept as they are
@@ -121,13 +171,13 @@ class PreparedInsert:
                 fixed = (
                     field.name not in values
                     and field.attname not in values
-                    and type(field).pre_save is Field.pre_save
+                    and _reads_attribute(field)
                     and not (field.has_default() and callable(field.default))
                 )
                 if fixed:
                     constants.append(plain(field.get_db_prep_save(field.get_default(), connection)))
                 else:
-                    varying.append((i, field))
+                    varying.append((i, field, _reads_attribute(field)))
                     constants.append(None)
             plan = self._plans[key] = (varying, constants)
         return plan

@@ -301,3 +301,35 @@ def test_a_where_whose_lookup_converts_its_argument_runs_through_the_orm(operati
         operations[0].pk,
         operations[1].pk,
     ]
+
+
+def fields_of(instance) -> dict:
+    return {
+        field.attname: getattr(instance, field.attname) for field in type(instance)._meta.fields
+    }
+
+
+def test_the_instance_is_the_one_the_keyword_path_makes(operations):
+    # Made positionally, as Django makes one from a row, when every name is an attribute.
+    values = {"operation_id": operations[0].pk, "attempts": 2}
+    positional = PreparedInsert(Recording)._instance(values)
+    assert fields_of(positional) == fields_of(Recording(**values))
+    assert positional._state.adding and positional._state.db is None
+
+    notification = {"body": b"{}", "body_sha256": "0" * 64, "headers": {"a": "b"}}
+    made = PreparedInsert(Notification)._instance(notification)
+    assert fields_of(made) == fields_of(Notification(**notification))
+    assert made.token_claims == {} and made.unmatched_operation_ids == []  # fresh defaults
+    assert (
+        made.unmatched_operation_ids
+        is not PreparedInsert(Notification)._instance(notification).unmatched_operation_ids
+    )
+
+
+def test_a_related_object_by_its_name_takes_the_keyword_path(operations):
+    insert = PreparedInsert(Recording)
+    recording = insert.create(operation=operations[1])
+
+    assert insert._layouts == {("operation",): None}
+    assert recording.operation is operations[1]
+    assert Recording.objects.get(pk=recording.pk).operation_id == operations[1].pk
