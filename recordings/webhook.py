@@ -16,6 +16,7 @@ from collections import OrderedDict
 
 import jwt
 from django.conf import settings
+from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed
@@ -208,10 +209,11 @@ class NotificationWebhook(APIView):
 
     def post(self, request):
         body = _read_limited(request._request, settings.NOTIFICATION_MAX_BYTES)
+        meta = request.META
         try:
             notification_services.receive_notification(
                 body=body,
-                headers={k: v for k, v in request.META.items() if k in KEPT_HEADERS},
+                headers={k: meta[k] for k in KEPT_HEADERS if k in meta},
                 remote_addr=request.META.get("REMOTE_ADDR"),
                 claims=request.auth,
             )
@@ -222,7 +224,15 @@ class NotificationWebhook(APIView):
             )
         # Anything else is Recorder's fault: the row keeps the traceback, and the 500 makes
         # Graph deliver again.
-        return Response(status=status.HTTP_202_ACCEPTED)
+        return _accepted()
+
+
+def _accepted() -> HttpResponse:
+    """The 202 Graph gets for every notification taken: empty and with no Content-Type, as
+    DRF renders a Response with no data, without DRF's rendering of nothing."""
+    response = HttpResponse(status=status.HTTP_202_ACCEPTED)
+    del response["Content-Type"]
+    return response
 
 
 class LengthRequired(APIException):

@@ -483,3 +483,11 @@ def test_a_chunked_body_the_server_cannot_read_is_refused_not_taken_as_empty(pos
     assert response.status_code == 411
     assert "Content-Length" in response.json()["detail"]
     assert not Notification.objects.exists()
+
+
+def test_an_accepted_notification_is_answered_with_an_empty_202(post, make_operation):
+    make_operation()
+    answer = post(completed_v1())
+    assert answer.status_code == 202
+    assert answer.content == b""
+    assert "Content-Type" not in answer.headers  # as DRF renders a Response with no data
