@@ -193,6 +193,10 @@ class GraphSession:
         self._sleep = sleep
         self._clock = clock
 
+    def close(self) -> None:
+        """Close the connections it keeps alive; used again, it opens new ones."""
+        self.requests.close()
+
     def send(
         self,
         method: str,

@@ -4,6 +4,7 @@ worker in its own process on the same database."""
 import pytest
 
 from graph_emulator import background
+from recordings.graph.http import default_session
 from tests.support.browser import headless_page
 from tests.support.e2e import Recorder
 
@@ -18,6 +19,9 @@ def recorder(live_server, settings, monkeypatch, transactional_db, tmp_path):
     # The emulator's per-call watchers (keepAlive) end before the test database goes.
     background.stop_watchers()
     background.wait_idle(10, watchers=True)
+    # Recorder's kept-alive connections to the live server each hold one of its request
+    # threads, and that thread's database session, open past the test database's end.
+    default_session().close()
 
 
 @pytest.fixture

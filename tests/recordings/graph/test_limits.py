@@ -131,3 +131,21 @@ def test_a_body_full_of_nul_bytes_is_logged_without_them():
 
     assert "\x00" not in text
     assert text.startswith("not json")
+
+
+def test_closing_a_session_lets_its_kept_alive_connection_go_and_it_still_works(settings):
+    # A kept-alive connection holds a server's request thread (and its database session, on
+    # a live server) until the client lets it go.
+    settings.GRAPH_MAX_ATTEMPTS = 1
+    body = json.dumps({"id": "call-1"}).encode()
+    with Host(answering(200, body, {"Content-Type": "application/json"})) as host:
+        session = GraphSession(sleep=lambda _: None)
+        session.send("GET", host.url, action="get call")
+        pools = session.requests.adapters["http://"].poolmanager.pools
+        assert len(pools) == 1
+
+        session.close()
+        assert len(pools) == 0
+
+        assert session.send("GET", host.url, action="get call").status == 200
+        assert host.hits == 2
