@@ -25,17 +25,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 # Run as a script, so this folder is on sys.path.
 from serving import REPO
-from webhook import CLIENT_ID, KID, notification, serve_keys
+from webhook import CLIENT_ID, notification, running_operations, serve_keys, signed_token
 
 WARM_UP = 50
 BASE = 20
@@ -54,32 +51,10 @@ def child(count: int, key_file: str) -> None:
     from django.core.handlers.wsgi import WSGIHandler
     from django.core.management import call_command
 
-    from recordings.models import Call, RecordOperation, RecordRequest
-
     call_command("migrate", verbosity=0)
-    call = Call.objects.create(graph_id=str(uuid.uuid4()), state="established")
     # The same number of operations whatever `count`, so that setting up costs the same.
-    op_ids = [str(uuid.uuid4()) for _ in range(WARM_UP + int(os.environ["BENCH_MOST"]))]
-    requests_ = RecordRequest.objects.bulk_create(
-        RecordRequest(call=call, profile="v1.0", client_context=op, status="accepted")
-        for op in op_ids
-    )
-    RecordOperation.objects.bulk_create(
-        RecordOperation(graph_id=op, call=call, record_request=r, client_context=op)
-        for op, r in zip(op_ids, requests_, strict=True)
-    )
-    now = int(time.time())
-    claims = {
-        "iss": "https://graph.microsoft.com",
-        "aud": CLIENT_ID,
-        "tid": settings.GRAPH_TENANT_ID,
-    }
-    token = jwt.encode(
-        {**claims, "iat": now, "nbf": now, "exp": now + 3600},
-        key,
-        algorithm="RS256",
-        headers={"kid": KID},
-    )
+    call, op_ids = running_operations(WARM_UP + int(os.environ["BENCH_MOST"]))
+    token = signed_token(key, settings.GRAPH_TENANT_ID)
     bodies = [notification(call.graph_id, op) for op in op_ids]
     app = WSGIHandler()
 

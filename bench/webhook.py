@@ -95,6 +95,42 @@ def notification(call_id: str, op_id: str) -> bytes:
     ).encode()
 
 
+def running_operations(count: int):
+    """A call with `count` running v1.0 record operations (after django.setup()); the call
+    and the operations' Graph ids."""
+    from recordings.models import Call, RecordOperation, RecordRequest
+
+    call = Call.objects.create(graph_id=str(uuid.uuid4()), state="established")
+    op_ids = [str(uuid.uuid4()) for _ in range(count)]
+    requests_ = RecordRequest.objects.bulk_create(
+        RecordRequest(call=call, profile="v1.0", client_context=op, status="accepted")
+        for op in op_ids
+    )
+    RecordOperation.objects.bulk_create(
+        RecordOperation(graph_id=op, call=call, record_request=r, client_context=op)
+        for op, r in zip(op_ids, requests_, strict=True)
+    )
+    return call, op_ids
+
+
+def signed_token(key, tenant_id: str) -> str:
+    """A notification token as Graph signs one, for an hour from now."""
+    now = int(time.time())
+    return jwt.encode(
+        {
+            "iss": "https://graph.microsoft.com",
+            "aud": CLIENT_ID,
+            "tid": tenant_id,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+        },
+        key,
+        algorithm="RS256",
+        headers={"kid": KID},
+    )
+
+
 def process_stat(stat: Path) -> tuple[str, list[str]]:
     """A process's command name and the fields after it in /proc/<pid>/stat (utime and stime
     are [11] and [12], its waited-for children's [13] and [14]; the parent's pid is [1])."""
@@ -272,34 +308,12 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from recordings.models import Call, RecordOperation, RecordRequest
+    from recordings.models import RecordOperation
 
     call_command("migrate", verbosity=0)
-    call = Call.objects.create(graph_id=str(uuid.uuid4()), state="established")
     # The webhook's n, the statement count's 20, the warm-up's 50, the floor's n.
-    op_ids = [str(uuid.uuid4()) for _ in range(2 * args.n + 70)]
-    requests_ = RecordRequest.objects.bulk_create(
-        RecordRequest(call=call, profile="v1.0", client_context=op, status="accepted")
-        for op in op_ids
-    )
-    RecordOperation.objects.bulk_create(
-        RecordOperation(graph_id=op, call=call, record_request=r, client_context=op)
-        for op, r in zip(op_ids, requests_, strict=True)
-    )
-    now = int(time.time())
-    token = jwt.encode(
-        {
-            "iss": "https://graph.microsoft.com",
-            "aud": CLIENT_ID,
-            "tid": settings.GRAPH_TENANT_ID,
-            "iat": now,
-            "nbf": now,
-            "exp": now + 3600,
-        },
-        key,
-        algorithm="RS256",
-        headers={"kid": KID},
-    )
+    call, op_ids = running_operations(2 * args.n + 70)
+    token = signed_token(key, settings.GRAPH_TENANT_ID)
     bodies = [notification(call.graph_id, op) for op in op_ids[: args.n]]
 
     # Queries per notification, on the same code path, after the key cache is warm.
