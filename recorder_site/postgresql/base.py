@@ -129,10 +129,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 # Set here rather than on connecting: a pooled connection comes this way too.
                 self.connection.prepare_threshold = NEVER
             kept = self._kept_cursor
-            if kept is None or kept.closed or kept.connection is not self.connection:
-                kept = self._kept_cursor = self._new_prepared_cursor(KeptCursor)
-            elif kept.timezone != self.timezone:  # the tests' TIME_ZONE overrides
-                kept.discard()
+            # Another connection's, or dates for another time zone (the tests' TIME_ZONE
+            # overrides): a new one.
+            if (
+                kept is None
+                or kept.connection is not self.connection
+                or kept.timezone != self.timezone
+            ):
+                if kept is not None:
+                    kept.discard()
                 kept = self._kept_cursor = self._new_prepared_cursor(KeptCursor)
             if kept.lent:
                 return self._prepare_cursor(self._new_prepared_cursor(PreparingCursor))
