@@ -58,7 +58,7 @@ class PreparedInsert:
         self.using = using
         # Per database vendor and whether the primary key comes with the values.
         self._statements: dict[tuple, tuple[str, list, bool]] = {}
-        self._plans: dict[tuple, tuple[list, list]] = {}
+        self._plans: dict[tuple, tuple[list, list, list]] = {}
         # Per set of names given: how to make the instance (see _instance).
         self._layouts: dict[tuple, list | None] = {}
         self._lock = threading.Lock()
@@ -76,16 +76,16 @@ class PreparedInsert:
             obj.save(force_insert=True, using=self.using)
             return obj
         sql, fields, returns_pk = statement
+        varying, constants, every_field = self._plan(connection, fields, values)
         if pre_save.has_listeners(model):
             pre_save.send(
                 sender=model, instance=obj, raw=False, using=self.using, update_fields=None
             )
-            varying = self._every_field(fields)
+            varying = every_field
             params = [None] * len(fields)
         else:
             # Nothing can have changed a default the caller didn't give: its database form
             # is worked out once, with the statement.
-            varying, constants = self._plan(connection, fields, values)
             params = list(constants)
         prepared = [
             (i, field, getattr(obj, field.attname) if keeps else field.pre_save(obj, True))
@@ -154,20 +154,18 @@ class PreparedInsert:
             for field in fields
         ]
 
-    @staticmethod
-    def _every_field(fields: list) -> list[tuple[int, Field, bool]]:
-        """(position, field, whether its pre_save only reads the attribute) for each."""
-        return [(i, field, _reads_attribute(field)) for i, field in enumerate(fields)]
-
-    def _plan(self, connection, fields: list, values: dict) -> tuple[list, list]:
+    def _plan(self, connection, fields: list, values: dict) -> tuple[list, list, list]:
         """Which of `fields` take a value each time, and the database form of the others:
         the defaults the caller leaves alone, when fixed (not callable) and kept as they are
-        by the field (a pre_save of its own, as auto_now or a file has, makes it vary)."""
+        by the field (a pre_save of its own, as auto_now or a file has, makes it vary). Then
+        every field, for when a pre_save receiver may have changed any. Each varying field
+        comes as (position, field, whether its pre_save only reads the attribute)."""
         key = (connection.vendor, tuple(values))
         plan = self._plans.get(key)
         if plan is None:
-            varying, constants = [], []
+            varying, constants, every_field = [], [], []
             for i, field in enumerate(fields):
+                every_field.append((i, field, _reads_attribute(field)))
                 fixed = (
                     field.name not in values
                     and field.attname not in values
@@ -177,9 +175,9 @@ class PreparedInsert:
                 if fixed:
                     constants.append(plain(field.get_db_prep_save(field.get_default(), connection)))
                 else:
-                    varying.append((i, field, _reads_attribute(field)))
+                    varying.append(every_field[-1])
                     constants.append(None)
-            plan = self._plans[key] = (varying, constants)
+            plan = self._plans[key] = (varying, constants, every_field)
         return plan
 
     def _statement(self, connection, obj: Model, pk_set: bool) -> tuple[str, list, bool] | None:

@@ -214,7 +214,7 @@ class NotificationWebhook(APIView):
             notification_services.receive_notification(
                 body=body,
                 headers={k: meta[k] for k in KEPT_HEADERS if k in meta},
-                remote_addr=request.META.get("REMOTE_ADDR"),
+                remote_addr=meta.get("REMOTE_ADDR"),
                 claims=request.auth,
             )
         except PayloadError as err:
