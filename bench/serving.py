@@ -24,6 +24,20 @@ def served_as() -> str:
     return f"{settings['worker_class']} {settings['workers']}x{settings['threads']}"
 
 
+def collect_static(env: dict) -> None:
+    """Gather the static files into STATIC_ROOT, as `make static` does, if that hasn't been
+    done in this checkout: Recorder's middleware serves them from there, and each worker warns
+    on start that the folder is missing (which a fresh clone's bench would print)."""
+    if (REPO / "var" / "static").is_dir():
+        return
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=REPO,
+        env={**env, "DJANGO_SETTINGS_MODULE": "recorder_site.settings"},
+        check=True,
+    )
+
+
 def gunicorn(port: int, env: dict, *, timeout: int = 30) -> subprocess.Popen:
     """Start gunicorn on `port` with `env` (its DJANGO_SETTINGS_MODULE picks the site) and
     return once it accepts connections."""

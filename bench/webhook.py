@@ -39,7 +39,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 # Run as a script, so this folder is on sys.path.
-from serving import REPO, free_port, gunicorn, served_as
+from serving import REPO, collect_static, free_port, gunicorn, served_as
 
 KID = "bench-key"
 CLIENT_ID = "00000000-0000-4000-8000-00000000b07a"
@@ -298,6 +298,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
+    collect_static(env)
     sys.path.insert(0, str(REPO))
     import django
 
