@@ -25,9 +25,11 @@ def served_as() -> str:
 
 
 def collect_static(env: dict) -> None:
-    """Gather the static files into STATIC_ROOT, as `make static` does, if that hasn't been
-    done in this checkout: Recorder's middleware serves them from there, and each worker warns
-    on start that the folder is missing (which a fresh clone's bench would print)."""
+    """Gather the static files into settings.STATIC_ROOT (var/static), as `make static` does,
+    if that hasn't been done in this checkout: Recorder's middleware serves them from there,
+    and every process that loads it warns that the folder is missing, which a fresh clone's
+    bench would print above its figures. gunicorn() calls it; a bench that loads Recorder in
+    its own process first calls it before that."""
     if (REPO / "var" / "static").is_dir():
         return
     subprocess.run(
@@ -41,6 +43,7 @@ def collect_static(env: dict) -> None:
 def gunicorn(port: int, env: dict, *, timeout: int = 30) -> subprocess.Popen:
     """Start gunicorn on `port` with `env` (its DJANGO_SETTINGS_MODULE picks the site) and
     return once it accepts connections."""
+    collect_static(env)
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "gunicorn", "recorder_site.wsgi:application"),
