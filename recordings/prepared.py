@@ -18,7 +18,9 @@ the server parses and plans each of them once per connection, not each time.
 A PreparedInsert sends pre_save and post_save as save() does. It prepares only models it can
 insert that way: no parent model, no field whose value is an expression or a database
 default, nothing returned but the automatic primary key. Any other model is saved through
-the ORM, as is a row whose pre_save receiver set an expression.
+the ORM, as is a row whose pre_save receiver set an expression. Its insert_select() gives the
+same row as an INSERT ... SELECT, for a statement that folds it into another; that sends no
+signal, and its callers use it only for rows no receiver listens to.
 """
 
 import threading
@@ -61,6 +63,8 @@ class PreparedInsert:
         self._plans: dict[tuple, tuple[list, list, list]] = {}
         # Per set of names given: how to make the instance (see _instance).
         self._layouts: dict[tuple, list | None] = {}
+        # Per database vendor, source and names: the INSERT ... SELECT (insert_select).
+        self._selects: dict[tuple, str] = {}
         self._lock = threading.Lock()
 
     def create(self, **values) -> Model:
@@ -119,6 +123,46 @@ class PreparedInsert:
             using=self.using,
         )
         return obj
+
+    def insert_select(
+        self, values: dict, *, source: str, taken: dict[str, str]
+    ) -> tuple[str, list, Model] | None:
+        """The row `create(**values)` would insert, as an INSERT ... SELECT ... FROM `source`
+        for a statement that folds it into another (a data-modifying WITH, on PostgreSQL):
+        the columns of the attributes in `taken` are SQL expressions over `source`'s row,
+        every other value is bound as create() binds it. Returns the statement (RETURNING
+        the primary key), its parameters and the unsaved instance, whose `taken` attributes
+        are None until the caller sets them; or None when create() could not prepare the
+        row. The caller runs it, and sends no signal: it is for models nothing listens to.
+        """
+        connection = connections[self.using]
+        obj = self._instance({**values, **dict.fromkeys(taken)})
+        meta = self.model._meta
+        statement = self._statement(connection, obj, obj._is_pk_set(meta))
+        if statement is None or meta.pk.attname in taken:
+            return None
+        _, fields, _ = statement
+        varying, constants, _ = self._plan(connection, fields, {**values, **taken})
+        params = list(constants)
+        for i, field, keeps in varying:
+            if field.attname not in taken:
+                value = getattr(obj, field.attname) if keeps else field.pre_save(obj, True)
+                params[i] = plain(field.get_db_prep_save(value, connection))
+        key = (connection.vendor, source, tuple(values), tuple(taken.items()))
+        sql = self._selects.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            # `source` and `taken` are the caller's SQL, written in code; values are bound.
+            sql = self._selects[key] = (
+                f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+                f"({', '.join(quote(field.column) for field in fields)}) "
+                f"SELECT {', '.join(taken.get(field.attname, '%s') for field in fields)} "
+                f"FROM {source} RETURNING {quote(meta.pk.column)}"
+            )
+        bound = [
+            param for field, param in zip(fields, params, strict=True) if field.attname not in taken
+        ]
+        return sql, bound, obj
 
     def _instance(self, values: dict) -> Model:
         """`model(**values)`. When every value is given by its column's attribute name, the
@@ -250,14 +294,33 @@ class PreparedUpdate:
 
     def run(self, changes: dict, *, shape: tuple = (), args: tuple = ()) -> list[tuple]:
         connection = connections[self.using]
+        statement = self._statement(connection, changes, shape, args)
+        if statement is None:
+            rows = self.where(self.model._default_manager.using(self.using), *shape, *args)
+            return update_returning(rows, changes, returning=self.returning)
+        with statement_cursor(connection) as cursor:
+            cursor.execute(*self._bound(connection, statement, changes, args))
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def bind(
+        self, changes: dict, *, shape: tuple = (), args: tuple = ()
+    ) -> tuple[str, list] | None:
+        """The statement run() would run and its parameters, for a statement that folds it
+        into another; None where run() goes through Django's compiler instead."""
+        connection = connections[self.using]
+        statement = self._statement(connection, changes, shape, args)
+        return None if statement is None else self._bound(connection, statement, changes, args)
+
+    def _statement(self, connection, changes: dict, shape: tuple, args: tuple) -> tuple | None:
         key = (connection.vendor, shape, tuple(changes))
         statement = self._statements.get(key, False)
         if statement is False:
             with self._lock:
                 statement = self._statements[key] = self._compile(connection, changes, shape, args)
-        if statement is None:
-            rows = self.where(self.model._default_manager.using(self.using), *shape, *args)
-            return update_returning(rows, changes, returning=self.returning)
+        return statement
+
+    @staticmethod
+    def _bound(connection, statement: tuple, changes: dict, args: tuple) -> tuple[str, list]:
         sql, fields, where_params, positions = statement
         params = [
             plain(field.get_db_prep_save(changes[field.name], connection)) for field in fields
@@ -265,9 +328,7 @@ class PreparedUpdate:
         bound = list(where_params)
         for position, arg in zip(positions, args, strict=True):
             bound[position] = plain(arg)
-        with statement_cursor(connection) as cursor:
-            cursor.execute(sql, [*params, *bound])
-            return [tuple(row) for row in cursor.fetchall()]
+        return sql, [*params, *bound]
 
     def _compile(self, connection, changes: dict, shape: tuple, args: tuple) -> tuple | None:
         if not connection.features.can_return_rows_from_update:

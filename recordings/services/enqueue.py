@@ -14,6 +14,8 @@ from django.tasks import Task
 from django.utils.module_loading import import_string
 from django_tasks_db import DatabaseBackend
 
+from recordings import task_backend
+
 TASKS_MODULE = "recordings.tasks"
 
 
@@ -53,6 +55,20 @@ def fetch_recording_on_commit(recording_pk: int) -> None:
         fetch_recording(recording_pk)
     else:
         transaction.on_commit(lambda: fetch_recording(recording_pk))
+
+
+def fetch_recording_from(*, source: str, recording_pk: str) -> tuple | None:
+    """fetch_recording() folded into the caller's statement, the recording's pk being the SQL
+    expression `recording_pk` over the row of `source` (what follows FROM): the task row's
+    INSERT ... SELECT, its parameters, and what to call with the pk once the statement has
+    run (recordings/task_backend.py, DatabaseBackend.enqueue_from). It commits with the
+    caller's transaction, as fetch_recording_on_commit() has it. None when the fetch can't be
+    queued that way (another backend), and the caller enqueues as usual."""
+    task = _task("fetch_recording_task")
+    backend = task.get_backend()
+    if not isinstance(backend, task_backend.DatabaseBackend):
+        return None
+    return backend.enqueue_from(task, source=source, arg=recording_pk)
 
 
 def _task(name: str) -> Task:

@@ -41,7 +41,15 @@ def move_operation(operations: QuerySet | str, *, to: str, now: datetime, **chan
     if to in RecordOperation.FINAL_STATUSES:
         changes["finished_at"] = now
     if isinstance(operations, str):
-        moved = _MOVE_BY_GRAPH_ID.run(changes, shape=(to,), args=(operations.lower(),))
+        args = (operations.lower(),)
+        if to == OperationStatus.COMPLETED:
+            # The move, the Recording row and its queued fetch, one statement where it can be.
+            moved = fetch_services.complete_expecting_recording(
+                _MOVE_BY_GRAPH_ID, changes, shape=(to,), args=args
+            )
+            if moved is not None:
+                return bool(moved)
+        moved = _MOVE_BY_GRAPH_ID.run(changes, shape=(to,), args=args)
     else:
         moved = update_returning(
             _before(operations, to), changes, returning=_MOVE_BY_GRAPH_ID.returning

@@ -72,14 +72,14 @@ def test_a_notification_prepares_the_statements_it_runs_and_nothing_else(setting
 
     assert RecordOperation.objects.get(graph_id=operation_id).status == "completed"
     statements = prepared_statements()
-    # The first quoted name is the table the INSERT or UPDATE writes.
-    assert sorted(statement.split('"')[1] for statement in statements) == [
-        "django_tasks_database_dbtaskresult",
-        "recordings_notification",
-        "recordings_recording",
-        "recordings_recordoperation",
-    ]
-    assert all(statement.split()[0] in ("INSERT", "UPDATE") for statement in statements)
+    # The completion (the operation's move, its Recording, its queued fetch) as one
+    # statement (recordings/services/fetching.py), then the POST's row.
+    assert len(statements) == 2
+    completion, stored = statements
+    assert completion.startswith('WITH moved AS (UPDATE "recordings_recordoperation"')
+    assert 'INSERT INTO "recordings_recording"' in completion
+    assert 'INSERT INTO "django_tasks_database_dbtaskresult"' in completion
+    assert stored.startswith('INSERT INTO "recordings_notification"')
     assert not any('"recordings_call"' in statement for statement in statements)
 
 

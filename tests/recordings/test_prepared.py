@@ -74,6 +74,67 @@ def test_a_prepared_recording_row_is_the_row_create_makes(operations):
     assert prepared.pk == stored.pk and not prepared._state.adding
 
 
+def test_an_insert_select_makes_the_row_create_makes_from_the_source_row(operations):
+    insert = PreparedInsert(Recording)
+    source = f'"recordings_recordoperation" AS op WHERE op.id = {operations[0].pk:d}'
+    sql, params, obj = insert.insert_select({}, source=source, taken={"operation_id": "op.id"})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ((pk,),) = cursor.fetchall()
+    made = Recording.objects.create(operation_id=operations[1].pk)
+
+    stored = Recording.objects.get(pk=pk)
+    assert stored.operation_id == operations[0].pk
+    assert columns(stored) == columns(Recording.objects.get(pk=made.pk))
+    assert obj.operation_id is None and obj.created_at == stored.created_at
+    # The statement is worked out once for the source, names and columns taken.
+    assert insert.insert_select({}, source=source, taken={"operation_id": "op.id"})[0] is sql
+
+
+def test_an_insert_select_from_no_row_inserts_nothing(operations):
+    sql, params, _ = PreparedInsert(Recording).insert_select(
+        {},
+        source='"recordings_recordoperation" AS op WHERE op.id = -1',
+        taken={"operation_id": "op.id"},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchall() == []
+    assert not Recording.objects.exists()
+
+
+def test_an_insert_select_does_not_take_the_primary_key(operations):
+    # The primary key is what it returns, bound or made by the database.
+    assert PreparedInsert(Recording).insert_select({}, source="x", taken={"id": "x.id"}) is None
+
+
+def test_a_bound_update_is_the_statement_run_runs(operations):
+    update = PreparedUpdate(RecordOperation, _by_lowered_id, returning=("id", "client_context"))
+    changes = {"status": "completed", "result_code": 200}
+
+    sql, params = update.bind(changes, shape=("completed",), args=(operations[0].graph_id.lower(),))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        bound = [tuple(row) for row in cursor.fetchall()]
+    ran = update.run(changes, shape=("completed",), args=(operations[1].graph_id.lower(),))
+
+    assert bound == [(operations[0].pk, "context-0")] and ran == [(operations[1].pk, "context-1")]
+    first, second = (RecordOperation.objects.get(pk=op.pk) for op in operations[:2])
+    assert (first.status, first.result_code) == (second.status, second.result_code)
+    assert len(update._statements) == 1
+
+
+def test_an_update_that_is_not_prepared_is_not_bound(operations):
+    # As in the test below: a filter that transforms its argument is compiled each time.
+    update = PreparedUpdate(
+        RecordOperation,
+        lambda rows, graph_id: rows.filter(Exact(Lower("graph_id"), graph_id.lower())),
+        returning=("id",),
+    )
+    assert update.bind({"status": "completed"}, args=(operations[0].graph_id,)) is None
+    assert RecordOperation.objects.get(pk=operations[0].pk).status == "running"
+
+
 def test_a_prepared_notification_row_keeps_bytes_json_and_address_as_create_does(db):
     values = {
         "body": b'{"value": []}\xff',
@@ -166,6 +227,57 @@ def test_recorders_task_row_is_the_row_django_tasks_db_makes(db):
     )
     assert mine.args == [41] and mine.status == theirs.status
     assert settings_module._TASK_BACKENDS["database"] == "recordings.task_backend.DatabaseBackend"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the argument is PostgreSQL's JSON")
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"priority": 7, "queue_name": "calls", "run_after": datetime(2031, 1, 2, 3, 4, tzinfo=UTC)},
+    ],
+    ids=["as declared", "with options"],
+)
+def test_a_task_row_folded_into_a_statement_is_the_row_enqueue_makes(db, options):
+    task = enqueue._task("fetch_recording_task").using(**options)
+    backend = DatabaseBackend("default", {"QUEUES": ["calls", "default"]})
+    heard = []
+
+    def listener(sender, task_result, **kwargs):
+        heard.append(task_result)
+
+    sql, params, inserted = backend.enqueue_from(task, source="(SELECT 44 AS pk) AS s", arg="s.pk")
+    task_enqueued.connect(listener)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ((row_id,),) = cursor.fetchall()
+        result = inserted(44)
+    finally:
+        task_enqueued.disconnect(listener)
+    enqueued = backend.enqueue(task, [44], {})
+
+    folded = DBTaskResult.objects.get(id=row_id)
+    assert columns(folded) == columns(DBTaskResult.objects.get(id=enqueued.id))
+    assert folded.args_kwargs == {"args": [44], "kwargs": {}}
+    assert heard == [result] and result.id == str(row_id) and result.args == [44]
+    assert result == folded.task_result
+
+
+def test_a_task_row_is_not_folded_while_a_receiver_is_owed_its_save(db):
+    task = enqueue._task("fetch_recording_task")
+    backend = DatabaseBackend("default", {"QUEUES": ["calls", "default"]})
+
+    def listener(sender, instance, **kwargs):
+        pass
+
+    for signal in (pre_save, post_save):
+        signal.connect(listener, sender=DBTaskResult)
+        try:
+            assert backend.enqueue_from(task, source="s", arg="s.pk") is None
+        finally:
+            signal.disconnect(listener, sender=DBTaskResult)
+    assert backend.enqueue_from(task, source="s", arg="s.pk") is not None
 
 
 @pytest.mark.parametrize(

@@ -121,12 +121,21 @@ def test_a_completion_typed_as_a_record_operation_is_applied_without_a_media_loo
         for sql in statements
         if sql.startswith(("UPDATE", "INSERT"))
     ]
-    assert writes == [
-        'UPDATE "recordings_recordoperation"',
-        'INSERT "recordings_recording"',
-        'INSERT "django_tasks_database_dbtaskresult"',
-        'INSERT "recordings_notification"',
-    ]
+    if connection.vendor == "postgresql":
+        # The first three as one statement (tests/recordings/services/
+        # test_fetching_completion.py), then the POST.
+        folded = [sql for sql in statements if sql.startswith("WITH moved AS (UPDATE")]
+        assert len(folded) == 1
+        assert 'INSERT INTO "recordings_recording"' in folded[0]
+        assert 'INSERT INTO "django_tasks_database_dbtaskresult"' in folded[0]
+        assert writes == ['INSERT "recordings_notification"']
+    else:
+        assert writes == [
+            'UPDATE "recordings_recordoperation"',
+            'INSERT "recordings_recording"',
+            'INSERT "django_tasks_database_dbtaskresult"',
+            'INSERT "recordings_notification"',
+        ]
     assert RecordOperation.objects.get().status == "completed"
 
 
