@@ -28,7 +28,15 @@ from collections.abc import Callable
 from enum import Enum
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import DEFERRED, Field, Model, QuerySet
+from django.db.models import (
+    DEFERRED,
+    DateField,
+    DateTimeField,
+    Field,
+    Model,
+    QuerySet,
+    TimeField,
+)
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 
@@ -41,10 +49,17 @@ def plain(value):
     return value._value_ if isinstance(value, Enum) else value
 
 
+# The date and time fields' own pre_save: Field's own unless auto_now or auto_now_add is set.
+_TIMES_PRE_SAVE = (DateField.pre_save, DateTimeField.pre_save, TimeField.pre_save)
+
+
 def _reads_attribute(field: Field) -> bool:
     """Whether the field's pre_save only reads the instance's attribute (Field's own), unlike
-    an automatic time's or a file's."""
-    return type(field).pre_save is Field.pre_save
+    an automatic time's or a file's. A date or time that is not automatic reads it too."""
+    pre_save = type(field).pre_save
+    if pre_save is Field.pre_save:
+        return True
+    return pre_save in _TIMES_PRE_SAVE and not (field.auto_now or field.auto_now_add)
 
 
 def statement_cursor(connection):

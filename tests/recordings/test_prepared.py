@@ -27,7 +27,13 @@ from recordings.models import (
     Recording,
     RecordOperation,
 )
-from recordings.prepared import PreparedInsert, PreparedUpdate, plain, update_returning
+from recordings.prepared import (
+    PreparedInsert,
+    PreparedUpdate,
+    _reads_attribute,
+    plain,
+    update_returning,
+)
 from recordings.services import enqueue
 from recordings.task_backend import DatabaseBackend
 from tests.support.factories import create_operation
@@ -72,6 +78,29 @@ def test_a_prepared_recording_row_is_the_row_create_makes(operations):
     assert stored.operation_id == operations[0].pk
     assert stored.created_at is not None and stored.updated_at is not None
     assert prepared.pk == stored.pk and not prepared._state.adding
+
+
+def test_a_date_that_is_not_automatic_is_a_default_worked_out_once_or_the_value_given(operations):
+    """A DateTimeField has a pre_save of its own, for auto_now and auto_now_add; without
+    either it only reads the attribute, like Field's, so its default is fixed too."""
+    assert _reads_attribute(Recording._meta.get_field("next_attempt_at"))
+    assert not _reads_attribute(Recording._meta.get_field("created_at"))  # auto_now_add
+    assert not _reads_attribute(Recording._meta.get_field("updated_at"))  # auto_now
+    assert not _reads_attribute(Recording._meta.get_field("file"))
+    insert = PreparedInsert(Recording)
+    later = datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
+
+    unset = insert.create(operation_id=operations[0].pk)
+    given = insert.create(operation_id=operations[1].pk, next_attempt_at=later)
+    made = Recording.objects.create(operation_id=operations[2].pk, next_attempt_at=later)
+
+    assert Recording.objects.get(pk=unset.pk).next_attempt_at is None
+    assert columns(Recording.objects.get(pk=given.pk)) == columns(Recording.objects.get(pk=made.pk))
+    assert Recording.objects.get(pk=given.pk).next_attempt_at == later
+    assert (
+        Recording.objects.get(pk=unset.pk).created_at
+        < Recording.objects.get(pk=given.pk).created_at
+    )
 
 
 def test_an_insert_select_makes_the_row_create_makes_from_the_source_row(operations):
