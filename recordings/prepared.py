@@ -79,7 +79,7 @@ class PreparedInsert:
         # Per set of names given: how to make the instance (see _instance).
         self._layouts: dict[tuple, list | None] = {}
         # Per database vendor, source and names: the INSERT ... SELECT (insert_select).
-        self._selects: dict[tuple, str] = {}
+        self._selects: dict[tuple, tuple | None] = {}
         self._lock = threading.Lock()
 
     def create(self, **values) -> Model:
@@ -153,31 +153,46 @@ class PreparedInsert:
         connection = connections[self.using]
         obj = self._instance({**values, **dict.fromkeys(taken)})
         meta = self.model._meta
-        statement = self._statement(connection, obj, obj._is_pk_set(meta))
+        pk_set = obj._is_pk_set(meta)
+        key = (connection.vendor, pk_set, source, tuple(values), tuple(taken.items()))
+        recipe = self._selects.get(key, False)
+        if recipe is False:
+            recipe = self._selects[key] = self._select_recipe(connection, obj, pk_set, key)
+        if recipe is None:
+            return None
+        sql, params, varying = recipe
+        params = list(params)
+        for i, field, keeps in varying:
+            value = getattr(obj, field.attname) if keeps else field.pre_save(obj, True)
+            params[i] = plain(field.get_db_prep_save(value, connection))
+        return sql, params, obj
+
+    def _select_recipe(self, connection, obj: Model, pk_set: bool, key: tuple) -> tuple | None:
+        """insert_select's statement, its fixed parameters, and where the varying ones go."""
+        _, _, source, names, taken_items = key
+        taken = dict(taken_items)
+        meta = self.model._meta
+        statement = self._statement(connection, obj, pk_set)
         if statement is None or meta.pk.attname in taken:
             return None
         _, fields, _ = statement
-        varying, constants, _ = self._plan(connection, fields, {**values, **taken})
-        params = list(constants)
-        for i, field, keeps in varying:
+        varying, constants, _ = self._plan(connection, fields, {**dict.fromkeys(names), **taken})
+        # Only the bound columns have a parameter: renumbered without the taken ones.
+        position = {}
+        for i, field in enumerate(fields):
             if field.attname not in taken:
-                value = getattr(obj, field.attname) if keeps else field.pre_save(obj, True)
-                params[i] = plain(field.get_db_prep_save(value, connection))
-        key = (connection.vendor, source, tuple(values), tuple(taken.items()))
-        sql = self._selects.get(key)
-        if sql is None:
-            quote = connection.ops.quote_name
-            # `source` and `taken` are the caller's SQL, written in code; values are bound.
-            sql = self._selects[key] = (
-                f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
-                f"({', '.join(quote(field.column) for field in fields)}) "
-                f"SELECT {', '.join(taken.get(field.attname, '%s') for field in fields)} "
-                f"FROM {source} RETURNING {quote(meta.pk.column)}"
-            )
-        bound = [
-            param for field, param in zip(fields, params, strict=True) if field.attname not in taken
-        ]
-        return sql, bound, obj
+                position[i] = len(position)
+        quote = connection.ops.quote_name
+        # `source` and `taken` are the caller's SQL, written in code; values are bound.
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"SELECT {', '.join(taken.get(field.attname, '%s') for field in fields)} "
+            f"FROM {source} RETURNING {quote(meta.pk.column)}"
+        )
+        params = [constants[i] for i in position]
+        varying = [(position[i], field, keeps) for i, field, keeps in varying if i in position]
+        return sql, params, varying
 
     def _instance(self, values: dict) -> Model:
         """`model(**values)`. When every value is given by its column's attribute name, the
