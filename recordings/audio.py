@@ -276,8 +276,13 @@ def measure_waveform(fileobj: BinaryIO, *, columns: int = WAVEFORM_COLUMNS) -> W
                 samples = swapped
             offset = 128 if typecode == "B" else 0
             spans.append((min(samples) - offset, max(samples) - offset))
-            squares += sum((sample - offset) ** 2 for sample in samples)
-            counted += len(samples)
+            # Σ(s - offset)² as Σs² - 2·offset·Σs + n·offset², each summed in C: exact,
+            # as the numbers are integers, and several times faster than a generator.
+            n = len(samples)
+            squares += math.sumprod(samples, samples)
+            if offset:
+                squares += n * offset**2 - 2 * offset * sum(samples)
+            counted += n
     finally:
         fileobj.seek(start)
     # Full scale of the sample width: 8-bit audio swings 128 either way of its middle.

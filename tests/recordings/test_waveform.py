@@ -86,6 +86,15 @@ def test_it_measures_the_peak_and_rms_level_in_dbfs():
     )
 
 
+def test_8_bit_levels_are_measured_about_the_middle_of_the_scale():
+    # 8-bit samples are unsigned, 128 their silence: 64 either side of it is half scale,
+    # -6.0 dBFS at its peak and in RMS alike; the middle itself is silence.
+    measured = measure_waveform(wav([192, 64] * 8000, width=1), columns=10)
+    assert (measured.peak_dbfs, measured.rms_dbfs) == (-6.0, -6.0)
+    silent = measure_waveform(wav([128] * 16000, width=1), columns=10)
+    assert (silent.peak_dbfs, silent.rms_dbfs) == (DBFS_FLOOR, DBFS_FLOOR)
+
+
 def test_digital_silence_reads_as_silent():
     measured = measure_waveform(wav([0] * 16000), columns=10)
     assert measured.peak_dbfs == DBFS_FLOOR
