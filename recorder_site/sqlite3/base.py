@@ -16,9 +16,14 @@ and gives both back when it ends:
   drops the lock with its descriptor.
 
 Both waits end at the database's timeout with SQLite's own error, "database is locked".
+
+Its cursors turn Django's `%s` placeholders into sqlite3's `?` once per statement text, not
+on every run: Django's cursor does it with a regular expression over the whole statement
+each time, four times per notification for the same four texts.
 """
 
 import fcntl
+import functools
 import os
 import threading
 import time
@@ -52,6 +57,19 @@ def lock_file(name: str) -> int:
         if key not in _lock_files:
             _lock_files[key] = os.open(f"{name}-writer", os.O_RDWR | os.O_CREAT, 0o600)
         return _lock_files[key]
+
+
+@functools.lru_cache(maxsize=1024)
+def _qmark(query: str) -> str:
+    """Django's conversion from "format" to "qmark" style (SQLiteCursorWrapper's), kept."""
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    def convert_query(self, query, *, param_names=None):
+        if param_names is not None:  # "pyformat", as Django's
+            return super().convert_query(query, param_names=param_names)
+        return _qmark(query)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -89,6 +107,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             lock.release()
             raise
         self._write_lock = (lock, descriptor)
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=CursorWrapper)
 
     def _release_write_lock(self) -> None:
         if self._write_lock is not None:
