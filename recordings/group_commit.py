@@ -35,14 +35,25 @@ class BatchFailed(Exception):
 
 
 class _Job:
-    __slots__ = ("failed", "finished", "result", "woken", "work")
+    __slots__ = ("_asleep", "failed", "finished", "result", "work")
 
     def __init__(self, work: Callable[[], Any]) -> None:
         self.work = work
-        self.woken = threading.Event()
+        # Held from the start: wait() blocks on it until wake() lets it go. A bare lock, not
+        # a threading.Event: an Event's Condition costs twice the CPU per hand-over.
+        self._asleep = threading.Lock()
+        self._asleep.acquire()
         self.finished = False
         self.result = None
         self.failed = False
+
+    def wait(self) -> None:
+        self._asleep.acquire()
+
+    def wake(self) -> None:
+        # A job is woken at most twice, and a second time only after it has waited again:
+        # once to lead the next batch, once when the batch it is in is done.
+        self._asleep.release()
 
 
 class GroupCommit:
@@ -65,7 +76,7 @@ class GroupCommit:
             leads = not self._leading
             self._leading = True
         if not leads:
-            job.woken.wait()  # the batch it was in is done, or it leads the next one
+            job.wait()  # the batch it was in is done, or it leads the next one
         if not job.finished:
             self._lead()
         if job.failed:
@@ -90,9 +101,9 @@ class GroupCommit:
                 job.failed = not committed
             with self._lock:
                 if self._queue:
-                    self._queue[0].woken.set()  # the next batch is its to lead
+                    self._queue[0].wake()  # the next batch is its to lead
                 else:
                     self._leading = False
             for job in batch:
                 job.finished = True
-                job.woken.set()
+                job.wake()

@@ -82,6 +82,35 @@ def test_work_handed_in_during_a_batch_is_committed_together_by_one_thread():
     assert not group._leading and not group._queue
 
 
+def test_many_threads_handing_in_work_at_once_each_get_their_own_result_once():
+    """The lead passes from thread to thread (a small limit makes it pass often): every
+    piece runs once, each thread gets its own result back, and nothing is left waiting."""
+    group = GroupCommit(limit=3)
+    ran = []
+    lock = threading.Lock()
+
+    def piece(thread, n):
+        def work():
+            with lock:
+                ran.append((thread, n))
+            time.sleep(0.0005)
+            return (thread, n)
+
+        return work
+
+    def worker(thread):
+        return [group.run(piece(thread, n)) for n in range(25)]
+
+    threads, outcomes = in_threads([lambda t=t: worker(t) for t in range(12)])
+    for thread in threads:
+        thread.join(30)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert outcomes == [("returned", [(t, n) for n in range(25)]) for t in range(12)]
+    assert sorted(ran) == [(t, n) for t in range(12) for n in range(25)]
+    assert not group._leading and not group._queue
+
+
 def test_a_failure_fails_the_batch_and_every_piece_is_told_to_run_alone():
     group = GroupCommit()
     release = threading.Event()
