@@ -48,6 +48,26 @@ class Priority(models.IntegerChoices):
 OWN_COLUMNS = {"id", "created_at", "updated_at", "received_at", "enqueued_at", "operation"}
 
 
+# The task's options as declared, and given: priority, queue and a time to run after.
+TASK_OPTIONS = [
+    {},
+    {"priority": 7, "queue_name": "calls", "run_after": datetime(2031, 1, 2, 3, 4, tzinfo=UTC)},
+]
+
+
+@pytest.fixture
+def heard():
+    """The results task_enqueued announces during the test."""
+    results = []
+
+    def listener(sender, task_result, **kwargs):
+        results.append(task_result)
+
+    task_enqueued.connect(listener)
+    yield results
+    task_enqueued.disconnect(listener)
+
+
 def columns(row) -> dict:
     return {
         field.attname: getattr(row, field.attname)
@@ -259,37 +279,24 @@ def test_recorders_task_row_is_the_row_django_tasks_db_makes(db):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the argument is PostgreSQL's JSON")
-@pytest.mark.parametrize(
-    "options",
-    [
-        {},
-        {"priority": 7, "queue_name": "calls", "run_after": datetime(2031, 1, 2, 3, 4, tzinfo=UTC)},
-    ],
-    ids=["as declared", "with options"],
-)
-def test_a_task_row_folded_into_a_statement_is_the_row_enqueue_makes(db, options):
+@pytest.mark.parametrize("options", TASK_OPTIONS, ids=["as declared", "with options"])
+def test_a_task_row_folded_into_a_statement_is_the_row_enqueue_makes(db, options, heard):
     task = enqueue._task("fetch_recording_task").using(**options)
     backend = DatabaseBackend("default", {"QUEUES": ["calls", "default"]})
-    heard = []
-
-    def listener(sender, task_result, **kwargs):
-        heard.append(task_result)
 
     sql, params, inserted = backend.enqueue_from(task, source="(SELECT 44 AS pk) AS s", arg="s.pk")
-    task_enqueued.connect(listener)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            ((row_id,),) = cursor.fetchall()
-        result = inserted(44)
-    finally:
-        task_enqueued.disconnect(listener)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ((row_id,),) = cursor.fetchall()
+    assert heard == []  # announced once the row is there, not before
+    result = inserted(44)
+    announced = list(heard)
     enqueued = backend.enqueue(task, [44], {})
 
     folded = DBTaskResult.objects.get(id=row_id)
     assert columns(folded) == columns(DBTaskResult.objects.get(id=enqueued.id))
     assert folded.args_kwargs == {"args": [44], "kwargs": {}}
-    assert heard == [result] and result.id == str(row_id) and result.args == [44]
+    assert announced == [result] and result.id == str(row_id) and result.args == [44]
     assert result == folded.task_result
 
 
@@ -309,29 +316,12 @@ def test_a_task_row_is_not_folded_while_a_receiver_is_owed_its_save(db):
     assert backend.enqueue_from(task, source="s", arg="s.pk") is not None
 
 
-@pytest.mark.parametrize(
-    "options",
-    [
-        {},
-        {"priority": 7, "queue_name": "calls", "run_after": datetime(2031, 1, 2, 3, 4, tzinfo=UTC)},
-    ],
-    ids=["as declared", "with options"],
-)
-def test_recorders_enqueue_returns_the_result_the_row_gives(db, options):
+@pytest.mark.parametrize("options", TASK_OPTIONS, ids=["as declared", "with options"])
+def test_recorders_enqueue_returns_the_result_the_row_gives(db, options, heard):
     # Built from the task in hand, not imported again by its path: the same result.
     task = enqueue._task("fetch_recording_task").using(**options)
-    heard = []
 
-    def listener(sender, task_result, **kwargs):
-        heard.append(task_result)
-
-    task_enqueued.connect(listener)
-    try:
-        result = DatabaseBackend("default", {"QUEUES": ["calls", "default"]}).enqueue(
-            task, [43], {}
-        )
-    finally:
-        task_enqueued.disconnect(listener)
+    result = DatabaseBackend("default", {"QUEUES": ["calls", "default"]}).enqueue(task, [43], {})
 
     assert heard == [result]
     stored = DBTaskResult.objects.get(id=result.id).task_result
