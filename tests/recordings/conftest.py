@@ -3,6 +3,7 @@ import re
 import pytest
 import responses
 from django.core.files.base import ContentFile
+from django.tasks.signals import task_enqueued
 
 from recordings import webhook
 from recordings.exchange_log import DatabaseExchangeLog
@@ -158,3 +159,16 @@ def post_raw(client, make_token, django_capture_on_commit_callbacks):
             )
 
     return post
+
+
+@pytest.fixture
+def heard():
+    """The results task_enqueued announces during the test."""
+    results = []
+
+    def listener(sender, task_result, **kwargs):
+        results.append(task_result)
+
+    task_enqueued.connect(listener)
+    yield results
+    task_enqueued.disconnect(listener)

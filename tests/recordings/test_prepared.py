@@ -15,7 +15,6 @@ from django.db.models.lookups import Exact
 from django.db.models.signals import post_save, pre_save
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db import DatabaseBackend as LibraryBackend
-from django_tasks_db.compat import task_enqueued
 from django_tasks_db.models import DBTaskResult
 
 from recorder_site import settings as settings_module
@@ -53,19 +52,6 @@ TASK_OPTIONS = [
     {},
     {"priority": 7, "queue_name": "calls", "run_after": datetime(2031, 1, 2, 3, 4, tzinfo=UTC)},
 ]
-
-
-@pytest.fixture
-def heard():
-    """The results task_enqueued announces during the test."""
-    results = []
-
-    def listener(sender, task_result, **kwargs):
-        results.append(task_result)
-
-    task_enqueued.connect(listener)
-    yield results
-    task_enqueued.disconnect(listener)
 
 
 def columns(row) -> dict:

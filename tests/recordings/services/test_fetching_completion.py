@@ -11,7 +11,6 @@ import json
 import pytest
 from django.db import IntegrityError, connection
 from django.db.models.signals import post_save, pre_save
-from django.tasks.signals import task_enqueued
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
@@ -33,18 +32,6 @@ on_postgresql = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def _database_tasks(settings):
     use_task_backend(settings)
-
-
-@pytest.fixture
-def heard():
-    results = []
-
-    def listener(sender, task_result, **kwargs):
-        results.append(task_result)
-
-    task_enqueued.connect(listener)
-    yield results
-    task_enqueued.disconnect(listener)
 
 
 def completion(graph_id: str, **changes) -> bytes:
